@@ -1,0 +1,318 @@
+"""The ``ram`` command: train, evaluate and render agents on ram-env tasks.
+
+    ram train                                   # RAM on RAM-Catch-v0 (no data needed)
+    ram train --env RAM-MNIST-v0 --total-timesteps 3000000 --out runs/mnist
+    ram train --env RAM-ClutteredMNIST-v0 --algo ppo
+    ram evaluate runs/mnist/model.zip --episodes 10000
+    ram render runs/mnist/model.zip --out glimpses.gif
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo")
+
+# RAM's hyperparameters per task family (classification: the paper's SGD; Catch: Adam and an LSTM core).
+RAM_DEFAULTS = {
+    "classification": dict(learning_rate=0.01, optimizer="sgd", location_std=0.1, n_envs=20, core="rnn"),
+    "catch": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=64, core="lstm", lr_decay="constant"),
+}
+DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 1_000_000}
+
+
+class CLIError(Exception):
+    """An error a user can fix: printed as one line, exit status 2."""
+
+
+def task_family(env_id: str) -> str:
+    return "catch" if "Catch" in env_id else "classification"
+
+
+def _check_env_id(env_id: str) -> None:
+    import gymnasium as gym
+
+    import ram_env
+
+    if env_id not in ram_env.ENVIRONMENTS:
+        raise CLIError(f"unknown env {env_id!r}; known: {', '.join(ram_env.ENVIRONMENTS)}")
+    gym.spec(env_id)
+
+
+def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
+                ram_kwargs: dict, tensorboard_log: str | None):
+    """The model and the env kwargs it trains with (discrete actions for DQN)."""
+    from ram_env import make_sb3_vec_env
+
+    family = task_family(env_id)
+    if algo == "ram":
+        from agents.ram import RAM
+
+        kwargs = {**RAM_DEFAULTS[family], **{k: v for k, v in ram_kwargs.items() if v is not None}}
+        n = n_envs or kwargs.pop("n_envs")
+        kwargs.pop("n_envs", None)
+        venv = make_sb3_vec_env(env_id, n_envs=n, seed=seed, env_kwargs=env_kwargs)
+        return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
+
+    from stable_baselines3 import A2C, DQN, PPO
+
+    from agents.extractors import GlimpseExtractor
+
+    policy_kwargs = dict(features_extractor_class=GlimpseExtractor)
+    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
+    if algo == "dqn":
+        env_kwargs = {**env_kwargs, "action_mode": "discrete"}
+        venv = make_sb3_vec_env(env_id, n_envs=n_envs or 8, seed=seed, env_kwargs=env_kwargs)
+        return DQN("MultiInputPolicy", venv, learning_starts=1000, buffer_size=100_000, **common), env_kwargs
+    venv = make_sb3_vec_env(env_id, n_envs=n_envs or 16, seed=seed, env_kwargs=env_kwargs)
+    if algo == "ppo":
+        return PPO("MultiInputPolicy", venv, **common), env_kwargs
+    if algo == "a2c":
+        return A2C("MultiInputPolicy", venv, **common), env_kwargs
+    from sb3_contrib import RecurrentPPO
+
+    return RecurrentPPO("MultiInputLstmPolicy", venv, **common), env_kwargs
+
+
+def algo_class(algo: str):
+    if algo == "ram":
+        from agents.ram import RAM
+
+        return RAM
+    if algo == "recurrent-ppo":
+        from sb3_contrib import RecurrentPPO
+
+        return RecurrentPPO
+    import stable_baselines3
+
+    return getattr(stable_baselines3, algo.upper())
+
+
+def load_checkpoint(path: str, env=None):
+    """Load a checkpoint written by ``ram train``: ``(model, meta)``."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.zip"
+    if not p.exists():
+        raise CLIError(f"checkpoint not found: {p}")
+    try:
+        data, _, _ = load_from_zip_file(p, load_data=True, device="cpu")
+    except Exception as exc:  # a truncated or foreign file
+        raise CLIError(f"cannot read checkpoint {p}: {exc}") from None
+    meta = (data or {}).get("ram_meta")
+    if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
+        raise CLIError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
+    model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
+    return model, meta
+
+
+def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
+    kwargs = dict(meta.get("env_kwargs", {}))
+    if task_family(meta["env_id"]) == "classification":
+        kwargs["split"] = split or meta.get("eval_split", "test")
+        kwargs["shuffle"] = False  # walk the split: every test image once
+    return kwargs
+
+
+def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = 12345,
+                   n_envs: int = 500):
+    from agents.evaluation import evaluate
+    from ram_env import make_sb3_vec_env
+
+    kwargs = evaluation_env_kwargs(meta, split)
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
+    if episodes is None:
+        task = venv.get_attr("core")[0].task
+        episodes = task.n_images if hasattr(task, "n_images") else 1000
+    n = min(n_envs, episodes)
+    if hasattr(venv.get_attr("core")[0].task, "n_images"):
+        while episodes % n:  # a batch size that divides the split, so no image counts twice
+            n -= 1
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
+    return evaluate(model, venv, episodes, deterministic=True), kwargs
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    _check_env_id(args.env)
+    if args.algo not in ALGOS:
+        raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
+    torch.set_num_threads(args.threads)
+    family = task_family(args.env)
+    total = args.total_timesteps or DEFAULT_TIMESTEPS[family]
+    out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
+    out.mkdir(parents=True, exist_ok=True)
+    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    if family == "classification":
+        env_kwargs.setdefault("split", args.split)
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    from stable_baselines3.common.logger import configure
+
+    ckpt = out / "model.zip"
+    if args.resume and ckpt.exists():
+        model, meta = load_checkpoint(str(ckpt))
+        from ram_env import make_sb3_vec_env
+
+        n = model.n_envs
+        venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=meta["seed"], env_kwargs=meta["env_kwargs"])
+        model, meta = load_checkpoint(str(ckpt), env=venv)
+        remaining = max(meta["total_timesteps"] - model.num_timesteps, 0)
+        print(f"resuming {ckpt} at {model.num_timesteps} of {meta['total_timesteps']} timesteps")
+        reset = False
+    else:
+        ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
+                          core=args.core)
+        model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
+                                        ram_kwargs, None)
+        meta = dict(algo=args.algo, env_id=args.env, env_kwargs=env_kwargs, seed=args.seed, total_timesteps=total,
+                    eval_split="test" if family == "classification" else None)
+        remaining, reset = total, True
+    model.ram_meta = meta
+    model.set_logger(configure(str(out), ["stdout", "csv", "tensorboard"] if args.verbose else ["csv", "tensorboard"]))
+
+    class SaveMeta(CheckpointCallback):
+        """Checkpoint to a fixed name (atomic for RAM), so a crash loses at most one interval."""
+
+        def _on_step(self) -> bool:
+            if self.n_calls % self.save_freq == 0:
+                self.model.save(ckpt)
+            return True
+
+    every = max(args.checkpoint_every // model.n_envs, 1)
+    start = time.time()
+    model.learn(remaining, callback=CallbackList([SaveMeta(every, str(out))]), progress_bar=not args.no_progress,
+                reset_num_timesteps=reset, **({"log_interval": 10} if args.algo == "ram" else {}))
+    model.save(ckpt)
+    train_seconds = time.time() - start
+    result, eval_kwargs = run_evaluation(model, meta, args.eval_episodes)
+    summary = dict(meta, timesteps=model.num_timesteps, train_seconds=round(train_seconds, 1),
+                   evaluation=dict(result.as_dict(), env_kwargs=eval_kwargs))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    what = "accuracy" if task_family(meta["env_id"]) == "classification" else "catch rate"
+    print(f"{meta['algo']} on {meta['env_id']}: {what} {100 * result.rate:.2f}% "
+          f"(95% CI {100 * result.ci_low:.2f}-{100 * result.ci_high:.2f}%, {result.episodes} episodes) "
+          f"after {model.num_timesteps} timesteps in {train_seconds:.0f}s; written to {out}/")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model, meta = load_checkpoint(args.checkpoint)
+    if args.env and args.env != meta["env_id"]:
+        raise CLIError(f"checkpoint was trained on {meta['env_id']}, not {args.env}")
+    result, kwargs = run_evaluation(model, meta, args.episodes, args.split)
+    what = "accuracy" if task_family(meta["env_id"]) == "classification" else "catch rate"
+    extra = f", test error {result.error_percent:.2f}%" if what == "accuracy" else ""
+    print(f"{meta['algo']} on {meta['env_id']} ({kwargs}): {what} {100 * result.rate:.2f}% "
+          f"(95% CI {100 * result.ci_low:.2f}-{100 * result.ci_high:.2f}%) over {result.episodes} episodes{extra}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from ram_env import make_sb3_vec_env
+    from ram_env.render import write_gif
+
+    model, meta = load_checkpoint(args.checkpoint)
+    kwargs = evaluation_env_kwargs(meta, None)
+    kwargs.pop("shuffle", None)
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=args.seed, env_kwargs=kwargs, monitor=False)
+    core = venv.get_attr("core")[0]
+    frames: list[np.ndarray] = []
+    obs, state, start = venv.reset(), None, np.ones(1, bool)
+    for _ in range(args.episodes):
+        while True:
+            frames.append(core.render(0))
+            action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
+            obs, _, done, infos = venv.step(action)
+            start = done
+            if done[0]:
+                # The env has reset already: draw the final frame from the pre-reset core state.
+                frames.append(_final_frame(frames[-1], infos[0], core))
+                break
+    write_gif(frames, args.out, fps=args.fps)
+    print(f"wrote {len(frames)} frames of {args.episodes} episodes to {args.out}")
+    return 0
+
+
+def _final_frame(last: np.ndarray, info: dict, core) -> np.ndarray:
+    import cv2
+
+    frame = last.copy()
+    if "label" in info:
+        names = core.task.choice_names
+        text = f"said {names[info['prediction']]}, was {names[info['label']]}"
+    else:
+        text = "caught!" if info.get("is_success") else "missed"
+    colour = (60, 220, 60) if info.get("is_success") else (230, 40, 40)
+    cv2.putText(frame, text, (4, frame.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    return frame
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ram", description="Recurrent Attention Model on ram-env tasks")
+    sub = parser.add_subparsers(dest="command")
+    t = sub.add_parser("train", help="train an agent (default: RAM on RAM-Catch-v0)")
+    t.add_argument("--env", default="RAM-Catch-v0")
+    t.add_argument("--algo", default="ram", help=f"one of {', '.join(ALGOS)}")
+    t.add_argument("--total-timesteps", type=int, default=None, help="environment steps (episodes x glimpses)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="output folder (default runs/ENV-ALGO-seedS)")
+    t.add_argument("--n-envs", type=int, default=None, help="episodes per batch")
+    t.add_argument("--split", default="train", help="training split of classification tasks")
+    t.add_argument("--env-kwargs", default=None, help='JSON, e.g. \'{"n_glimpses": 8}\'')
+    t.add_argument("--learning-rate", type=float, default=None)
+    t.add_argument("--optimizer", choices=["sgd", "adam"], default=None)
+    t.add_argument("--location-std", type=float, default=None)
+    t.add_argument("--core", choices=["rnn", "lstm", "gru"], default=None)
+    t.add_argument("--eval-episodes", type=int, default=None, help="default: the whole test split / 1000 games")
+    t.add_argument("--checkpoint-every", type=int, default=100_000, help="timesteps between checkpoints")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/model.zip")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("-v", "--verbose", action="store_true", help="print the training log")
+    e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95% interval")
+    e.add_argument("checkpoint")
+    e.add_argument("--episodes", type=int, default=None)
+    e.add_argument("--split", default=None)
+    e.add_argument("--env", default=None, help="check the checkpoint was trained on this env")
+    r = sub.add_parser("render", help="an animated GIF of the agent's glimpses")
+    r.add_argument("checkpoint")
+    r.add_argument("--out", default="glimpses.gif")
+    r.add_argument("--episodes", type=int, default=4)
+    r.add_argument("--fps", type=float, default=2.0)
+    r.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(["train"] if argv is None and len(sys.argv) == 1 else argv)
+    if args.command is None:
+        args = parser.parse_args(["train"])
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render}
+    try:
+        return commands[args.command](args)
+    except CLIError as exc:
+        print(f"ram: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:  # missing data: the loader's message says where it looked
+        print(f"ram: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ram: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The Recurrent Attention Model's networks (PAPER.md, "Network"): glimpse network, cores and heads.
+
+Sizes default to the paper's: h_g 128, h_l 128, g_t 256, core 256.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+CORES = ("rnn", "lstm", "gru")
+
+State = tuple[torch.Tensor, ...]
+
+
+class GlimpseNetwork(nn.Module):
+    """g_t = ReLU(Linear(h_g) + Linear(h_l)), h_g = ReLU(Linear(rho)), h_l = ReLU(Linear(l)).
+
+    Args:
+        glimpse_shape: the retina's output ``(k, g, g)``.
+        glimpse_hidden: size of h_g (128 in the paper).
+        location_hidden: size of h_l (128).
+        output_size: size of g_t (256).
+    """
+
+    def __init__(self, glimpse_shape: tuple[int, ...], glimpse_hidden: int = 128, location_hidden: int = 128,
+                 output_size: int = 256):
+        super().__init__()
+        n_in = 1
+        for d in glimpse_shape:
+            n_in *= int(d)
+        self.fc_glimpse = nn.Linear(n_in, glimpse_hidden)
+        self.fc_location = nn.Linear(2, location_hidden)
+        self.fc_what = nn.Linear(glimpse_hidden, output_size)
+        self.fc_where = nn.Linear(location_hidden, output_size)
+        self.output_size = output_size
+
+    def forward(self, glimpse: torch.Tensor, location: torch.Tensor) -> torch.Tensor:
+        h_g = F.relu(self.fc_glimpse(glimpse.flatten(1)))
+        h_l = F.relu(self.fc_location(location))
+        return F.relu(self.fc_what(h_g) + self.fc_where(h_l))
+
+
+class RNNCore(nn.Module):
+    """The paper's core: h_t = ReLU(Linear(h_{t-1}) + Linear(g_t))."""
+
+    def __init__(self, input_size: int, hidden_size: int = 256):
+        super().__init__()
+        self.fc_input = nn.Linear(input_size, hidden_size)
+        self.fc_hidden = nn.Linear(hidden_size, hidden_size)
+        self.hidden_size = hidden_size
+
+    def initial_state(self, batch: int, device: torch.device) -> State:
+        return (torch.zeros(batch, self.hidden_size, device=device),)
+
+    def forward(self, g: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        h = F.relu(self.fc_input(g) + self.fc_hidden(state[0]))
+        return h, (h,)
+
+
+class LSTMCore(nn.Module):
+    """An LSTM core (the paper's choice for Catch); state is ``(h, c)``."""
+
+    def __init__(self, input_size: int, hidden_size: int = 256):
+        super().__init__()
+        self.cell = nn.LSTMCell(input_size, hidden_size)
+        self.hidden_size = hidden_size
+
+    def initial_state(self, batch: int, device: torch.device) -> State:
+        zeros = torch.zeros(batch, self.hidden_size, device=device)
+        return zeros, zeros.clone()
+
+    def forward(self, g: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        h, c = self.cell(g, state)
+        return h, (h, c)
+
+
+class GRUCore(nn.Module):
+    """A GRU core (not in the paper; offered for comparison)."""
+
+    def __init__(self, input_size: int, hidden_size: int = 256):
+        super().__init__()
+        self.cell = nn.GRUCell(input_size, hidden_size)
+        self.hidden_size = hidden_size
+
+    def initial_state(self, batch: int, device: torch.device) -> State:
+        return (torch.zeros(batch, self.hidden_size, device=device),)
+
+    def forward(self, g: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        h = self.cell(g, state[0])
+        return h, (h,)
+
+
+def make_core(kind: str, input_size: int, hidden_size: int = 256) -> nn.Module:
+    """Build a core by name: ``"rnn"`` (the paper's), ``"lstm"`` or ``"gru"``."""
+    cores = {"rnn": RNNCore, "lstm": LSTMCore, "gru": GRUCore}
+    if kind not in cores:
+        raise ValueError(f"core must be one of {CORES}, got {kind!r}")
+    return cores[kind](input_size, hidden_size)
+
+
+class LocationNetwork(nn.Module):
+    """The mean of the Gaussian location policy, mu = tanh(Linear(h_t)).
+
+    The paper writes a plain linear layer; the tanh keeps the mean inside the image's [-1, 1] range,
+    where the environment clips locations anyway (as the public reproductions do).
+    """
+
+    def __init__(self, hidden_size: int = 256):
+        super().__init__()
+        self.fc = nn.Linear(hidden_size, 2)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.fc(h))

@@ -1,0 +1,159 @@
+"""RAMPolicy: glimpse network -> recurrent core -> location, action and baseline heads.
+
+The policy acts on ram-env's glimpse observations (``"glimpse"``, ``"location"``) with the default
+``"box"`` action mode: it returns ``(x, y, score_0, ..., score_{n-1})`` with the next location and a
+one-hot score vector of its choice (+1 for the choice, -1 elsewhere), so SB3's clipping to [-1, 1]
+never changes what it meant.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+
+from agents.networks import GlimpseNetwork, LocationNetwork, State, make_core
+
+
+class PolicyStep(NamedTuple):
+    """What one step of the policy computes for a batch."""
+
+    hidden: torch.Tensor      # h_t (batch, hidden)
+    state: State              # the core's state after this step
+    location_mean: torch.Tensor  # mu_t (batch, 2)
+    logits: torch.Tensor      # action-network logits (batch, n_choices)
+    baseline: torch.Tensor    # b_t (batch,)
+
+
+def check_ram_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> int:
+    """Raise a clear error unless the spaces are ram-env's glimpse observations and box actions.
+
+    Returns the number of choices (classes or game actions).
+    """
+    if not isinstance(observation_space, spaces.Dict) or not {"glimpse", "location"} <= set(observation_space.spaces):
+        raise ValueError("RAM needs ram-env glimpse observations (a Dict with 'glimpse' and 'location'); "
+                         f"got {observation_space}. Full-frame mode (obs_mode='full') is for the baselines.")
+    if not isinstance(action_space, spaces.Box) or action_space.shape[0] < 4:
+        raise ValueError(f"RAM needs the env's action_mode='box' (location + scores), got {action_space}")
+    return int(action_space.shape[0]) - 2
+
+
+class RAMPolicy(BasePolicy):
+    """The Recurrent Attention Model as an SB3 policy.
+
+    Args:
+        observation_space, action_space: the env's spaces (glimpse observations, box actions).
+        lr_schedule: learning-rate schedule (SB3 convention), used to build the optimizer.
+        core: ``"rnn"`` (the paper's ReLU recurrence), ``"lstm"`` (the paper's choice for Catch) or ``"gru"``.
+        glimpse_hidden, location_hidden, glimpse_output, hidden_size: 128/128/256/256 as in the paper.
+        location_std: the fixed standard deviation of the Gaussian location policy (in [-1, 1] units).
+        detach_location: feed the location network ``h_t.detach()`` so REINFORCE trains the location
+            network alone and the core learns from the other terms (as the strongest public
+            reproduction does); False lets the location gradient reach the core as well.
+        stochastic_choice: sample the class/game action from the softmax when not deterministic
+            (REINFORCE on the choice, as in Catch); False always takes the argmax (hybrid training).
+        optimizer_class, optimizer_kwargs: the optimizer (SGD with momentum 0.9 by default, as in the paper).
+    """
+
+    def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
+                 core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
+                 hidden_size: int = 256, location_std: float = 0.1, detach_location: bool = True,
+                 stochastic_choice: bool = False, optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 optimizer_kwargs: dict[str, Any] | None = None):
+        if optimizer_kwargs is None:
+            optimizer_kwargs = {"momentum": 0.9} if optimizer_class is torch.optim.SGD else {}
+        super().__init__(observation_space, action_space, optimizer_class=optimizer_class,
+                         optimizer_kwargs=optimizer_kwargs, normalize_images=False)
+        self.n_choices = check_ram_spaces(observation_space, action_space)
+        if not location_std > 0:
+            raise ValueError(f"location_std must be > 0, got {location_std}")
+        self.core_kind = core
+        self.arch = dict(core=core, glimpse_hidden=glimpse_hidden, location_hidden=location_hidden,
+                         glimpse_output=glimpse_output, hidden_size=hidden_size)
+        self.location_std = float(location_std)
+        self.detach_location = bool(detach_location)
+        self.stochastic_choice = bool(stochastic_choice)
+        glimpse_shape = observation_space["glimpse"].shape
+        self.glimpse_net = GlimpseNetwork(glimpse_shape, glimpse_hidden, location_hidden, glimpse_output)
+        self.core = make_core(core, glimpse_output, hidden_size)
+        self.location_net = LocationNetwork(hidden_size)
+        self.action_net = nn.Linear(hidden_size, self.n_choices)
+        self.baseline_net = nn.Linear(hidden_size, 1)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
+                    stochastic_choice=self.stochastic_choice, optimizer_class=self.optimizer_class,
+                    optimizer_kwargs=self.optimizer_kwargs)
+        return data
+
+    # ------------------------------------------------------------------ the model
+    def initial_state(self, batch: int) -> State:
+        """The core's zero state for ``batch`` episodes."""
+        return self.core.initial_state(batch, self.device)
+
+    def forward(self, glimpse: torch.Tensor, location: torch.Tensor, state: State) -> PolicyStep:
+        """One step for a batch: glimpse network, core, then the three heads."""
+        g = self.glimpse_net(glimpse, location)
+        h, state = self.core(g, state)
+        # The baseline must not shape the representation the policy uses: its input is detached.
+        baseline = self.baseline_net(h.detach()).squeeze(-1)
+        mu = self.location_net(h.detach() if self.detach_location else h)
+        return PolicyStep(h, state, mu, self.action_net(h), baseline)
+
+    def location_distribution(self, mu: torch.Tensor) -> torch.distributions.Normal:
+        """The Gaussian location policy N(mu, location_std^2) (independent x and y)."""
+        return torch.distributions.Normal(mu, self.location_std)
+
+    def encode_action(self, location: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+        """The env's box action: location clipped to [-1, 1], then +1 for the choice and -1 elsewhere."""
+        scores = torch.full((choice.shape[0], self.n_choices), -1.0, device=choice.device)
+        scores[torch.arange(choice.shape[0], device=choice.device), choice] = 1.0
+        return torch.cat([location.clamp(-1.0, 1.0), scores], dim=1)
+
+    # ------------------------------------------------------------------ SB3 prediction
+    def _predict(self, observation, deterministic: bool = False) -> torch.Tensor:
+        raise NotImplementedError("RAMPolicy is recurrent: use predict(obs, state, episode_start, deterministic)")
+
+    def predict(self, observation: dict[str, np.ndarray], state: tuple[np.ndarray, ...] | None = None,
+                episode_start: np.ndarray | None = None, deterministic: bool = False
+                ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """Act like SB3's recurrent policies: returns ``(action, state)``.
+
+        Args:
+            observation: a glimpse observation Dict, single or batched.
+            state: the core state returned by the previous call (None at the start).
+            episode_start: True where a new episode starts (its state is reset).
+            deterministic: take mu and the argmax instead of sampling.
+        """
+        self.set_training_mode(False)
+        obs_tensor, vectorized = self.obs_to_tensor(observation)
+        glimpse, location = obs_tensor["glimpse"].float(), obs_tensor["location"].float()
+        batch = glimpse.shape[0]
+        with torch.no_grad():
+            if state is None:
+                core_state = self.initial_state(batch)
+            else:
+                core_state = tuple(torch.as_tensor(s, device=self.device).float() for s in state)
+                if episode_start is not None:
+                    keep = 1.0 - torch.as_tensor(np.asarray(episode_start, np.float32).reshape(-1),
+                                                 device=self.device)[:, None]
+                    core_state = tuple(s * keep for s in core_state)
+            out = self(glimpse, location, core_state)
+            if deterministic:
+                loc, choice = out.location_mean, out.logits.argmax(dim=1)
+            else:
+                loc = self.location_distribution(out.location_mean).sample()
+                choice = (torch.distributions.Categorical(logits=out.logits).sample() if self.stochastic_choice
+                          else out.logits.argmax(dim=1))
+            action = self.encode_action(loc, choice).cpu().numpy()
+        new_state = tuple(s.cpu().numpy() for s in out.state)
+        if not vectorized:
+            action = action[0]
+        return action, new_state

@@ -1,0 +1,309 @@
+"""RAM: the Recurrent Attention Model's training algorithm (Mnih et al., 2014) behind SB3's interface.
+
+One update = one batch of whole episodes, collected in lock-step on a batched ram-env ``VecEnv``
+(every env starts and ends its episode together) while the graph is kept for backpropagation
+through time. The loss, read top to bottom in :meth:`RAM.learn`:
+
+- REINFORCE for the location policy: ``-sum_t log N(l_{t+1} | mu_t, sigma^2) * (R - b_t)``, the
+  baseline ``b_t`` detached; the location sampled on the last step is never used by the env and
+  is left out.
+- On classification tasks (``hybrid``), cross-entropy of the last step's logits against the label
+  (read from ``info`` at the end of the episode, the only place the env reveals it) trains the action
+  network, core and glimpse network. The class sent to the env is the argmax and the reward is 1 for
+  a right answer.
+- On Catch (``hybrid=False``) the game action is sampled and trained by REINFORCE from the final
+  reward too, every step.
+- The baseline ``b_t = Linear(h_t)`` learns by mean squared error against the return; its input is
+  detached so it does not shape the policy's representation.
+
+Optimiser: the paper's SGD with momentum 0.9 and a learning rate decayed linearly to 0 over
+``total_timesteps``; Adam is an option. Minibatch: one episode per env, so ``n_envs=20`` is the
+paper's minibatch of 20.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import time
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
+from stable_baselines3.common.utils import safe_mean
+from stable_baselines3.common.vec_env import VecEnv
+from torch.nn import functional as F
+
+from agents.policy import RAMPolicy
+
+SelfRAM = TypeVar("SelfRAM", bound="RAM")
+
+
+class LinearDecay:
+    """Learning rate decayed linearly from ``initial`` to 0 (SB3 schedules get progress_remaining 1 -> 0)."""
+
+    def __init__(self, initial: float):
+        self.initial = float(initial)
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.initial * max(progress_remaining, 0.0)
+
+    def __repr__(self) -> str:
+        return f"LinearDecay({self.initial})"
+
+
+class RAM(BaseAlgorithm):
+    """The Recurrent Attention Model trained by REINFORCE with a baseline (and the hybrid supervised loss).
+
+    Args:
+        policy: ``"RAMPolicy"`` or the class.
+        env: a batched ram-env SB3 ``VecEnv`` (:func:`ram_env.make_sb3_vec_env`) or an env id, in
+            which case one is built with ``n_envs`` episodes per batch.
+        learning_rate: initial learning rate, or any SB3 schedule.
+        lr_decay: ``"linear"`` (to 0 over training, the paper's) or ``"constant"``; ignored when
+            ``learning_rate`` is a callable.
+        optimizer: ``"sgd"`` (momentum 0.9, the paper's) or ``"adam"``.
+        n_envs: episodes per batch when ``env`` is an id (20 = the paper's minibatch).
+        location_std: the fixed standard deviation of the Gaussian location policy.
+        hybrid: add the supervised cross-entropy on the final class (classification tasks).
+            ``"auto"``: on when the env's observation is a classification task's (reads ``label``).
+        core: ``"rnn"``, ``"lstm"`` or ``"gru"`` (shortcut for ``policy_kwargs["core"]``).
+        max_grad_norm: clip the gradient norm (None: no clipping, as in the paper).
+        env_kwargs: keyword arguments for the env when ``env`` is an id.
+        policy_kwargs, tensorboard_log, verbose, seed, device: as in SB3.
+    """
+
+    policy_aliases: ClassVar[dict[str, type]] = {"RAMPolicy": RAMPolicy}
+    policy: RAMPolicy
+
+    def __init__(self, policy: str | type[RAMPolicy], env: GymEnv | str | None, learning_rate: Any = 0.01,
+                 lr_decay: str = "linear", optimizer: str = "sgd", n_envs: int = 20, location_std: float = 0.1,
+                 hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
+                 env_kwargs: dict | None = None, policy_kwargs: dict | None = None, stats_window_size: int = 100,
+                 tensorboard_log: str | None = None, verbose: int = 0, seed: int | None = None,
+                 device: torch.device | str = "auto", _init_setup_model: bool = True):
+        if isinstance(env, str):
+            from ram_env import make_sb3_vec_env
+
+            env = make_sb3_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+        if lr_decay not in ("linear", "constant"):
+            raise ValueError(f"lr_decay must be 'linear' or 'constant', got {lr_decay!r}")
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        if hybrid not in (True, False, "auto"):
+            raise ValueError(f"hybrid must be True, False or 'auto', got {hybrid!r}")
+        schedule = LinearDecay(learning_rate) if lr_decay == "linear" and not callable(learning_rate) else learning_rate
+        super().__init__(policy, env, schedule, policy_kwargs=policy_kwargs, stats_window_size=stats_window_size,
+                         tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
+                         support_multi_env=True, supported_action_spaces=(spaces.Box,))
+        self.optimizer_name = optimizer
+        self.location_std = float(location_std)
+        self.hybrid = hybrid
+        self.core = core
+        self.max_grad_norm = max_grad_norm
+        self.n_updates = 0
+        self._rollout_start: dict[str, Any] | None = None
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        if self.hybrid == "auto":
+            # Classification tasks end with the class; Catch has 3 game actions and no label. The env tells.
+            self.hybrid = _env_is_classification(self.env) if self.env is not None else True
+        kwargs = dict(self.policy_kwargs)
+        kwargs.setdefault("location_std", self.location_std)
+        kwargs.setdefault("stochastic_choice", not self.hybrid)
+        if self.core is not None:
+            kwargs.setdefault("core", self.core)
+        kwargs.setdefault("optimizer_class", torch.optim.SGD if self.optimizer_name == "sgd" else torch.optim.Adam)
+        self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
+        self.policy = self.policy.to(self.device)
+
+    # ------------------------------------------------------------------ training
+    def learn(self: SelfRAM, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 10,
+              tb_log_name: str = "RAM", reset_num_timesteps: bool = True, progress_bar: bool = False) -> SelfRAM:
+        """Train for ``total_timesteps`` environment steps (episodes x glimpses), SB3-style.
+
+        ``log_interval`` counts updates (batches of episodes) between log dumps.
+        """
+        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name,
+                                                      progress_bar)
+        env = self.env
+        assert env is not None
+        if getattr(self, "_pending_env_rng", None) is not None:
+            # Resuming from a checkpoint: replay the interrupted batch from its first glimpse.
+            self._last_obs = env.restore_rng_state(self._pending_env_rng)
+            self._pending_env_rng = None
+        elif np.any(self._last_obs["step"] != 0):
+            self._last_obs = env.reset()
+        callback.on_training_start(locals(), globals())
+        policy, n = self.policy, env.num_envs
+        device = self.device
+        continue_training = True
+        while continue_training and self.num_timesteps < total_timesteps:
+            self._rollout_start = {"torch_rng": torch.get_rng_state(), "env_rng": env.get_attr("rng_state_at_reset")[0],
+                                   "num_timesteps": self.num_timesteps}
+            self.policy.set_training_mode(True)
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            self._update_learning_rate(policy.optimizer)
+            callback.on_rollout_start()
+
+            # ---- one batch of episodes, the graph kept for backprop through time
+            obs = self._last_obs
+            state = policy.initial_state(n)
+            location_logp, choice_logp, baselines = [], [], []
+            while True:
+                out = policy(torch.as_tensor(obs["glimpse"], device=device),
+                             torch.as_tensor(obs["location"], device=device), state)
+                state = out.state
+                location_dist = policy.location_distribution(out.location_mean)
+                next_location = location_dist.sample()
+                if policy.stochastic_choice:
+                    choice_dist = torch.distributions.Categorical(logits=out.logits)
+                    choice = choice_dist.sample()
+                    choice_logp.append(choice_dist.log_prob(choice))
+                else:
+                    choice = out.logits.argmax(dim=1)
+                action = policy.encode_action(next_location, choice).cpu().numpy()
+                obs, rewards, dones, infos = env.step(action)
+                self.num_timesteps += n
+                self._update_info_buffer(infos, dones)
+                callback.update_locals(locals())
+                if not callback.on_step():
+                    continue_training = False
+                baselines.append(out.baseline)
+                if dones.any():
+                    break
+                location_logp.append(location_dist.log_prob(next_location).sum(dim=1))
+            if not dones.all():
+                raise RuntimeError("RAM needs episodes that end together (fixed-length ram-env tasks); "
+                                   f"{int(dones.sum())} of {n} envs ended at step {len(baselines)}")
+            self._last_obs = obs
+            self._episode_num += n
+            callback.on_rollout_end()
+            if not continue_training:
+                break
+
+            # ---- the loss
+            returns = torch.as_tensor(rewards, dtype=torch.float32, device=device)
+            b = torch.stack(baselines, dim=1)                      # (n, T)
+            advantage = (returns[:, None] - b).detach()
+            loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
+            loss_reinforce = torch.zeros((), device=device)
+            if location_logp:
+                loss_reinforce = -(torch.stack(location_logp, dim=1) * advantage[:, :-1]).sum(dim=1).mean()
+            if choice_logp:
+                loss_reinforce = loss_reinforce - (torch.stack(choice_logp, dim=1) * advantage).sum(dim=1).mean()
+            loss_action = torch.zeros((), device=device)
+            if self.hybrid:
+                labels = _labels_from_infos(infos)
+                loss_action = F.cross_entropy(out.logits, torch.as_tensor(labels, device=device))
+            loss = loss_action + loss_reinforce + loss_baseline
+
+            policy.optimizer.zero_grad()
+            loss.backward()
+            if self.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
+            policy.optimizer.step()
+            self.n_updates += 1
+
+            self.logger.record("train/loss", loss.item())
+            self.logger.record("train/loss_action", loss_action.item())
+            self.logger.record("train/loss_reinforce", loss_reinforce.item())
+            self.logger.record("train/loss_baseline", loss_baseline.item())
+            self.logger.record("train/baseline_error", (returns[:, None] - b).abs().mean().item())
+            self.logger.record("train/location_std", policy.location_std)
+            self.logger.record("train/location_mean_abs", out.location_mean.abs().mean().item())
+            self.logger.record("train/batch_return", returns.mean().item())
+            self.logger.record("train/n_updates", self.n_updates, exclude="tensorboard")
+            if log_interval and self.n_updates % log_interval == 0:
+                self._dump_logs()
+        self._rollout_start = None
+        callback.on_training_end()
+        return self
+
+    def _dump_logs(self) -> None:
+        elapsed = max((time.time_ns() - self.start_time) / 1e9, 1e-9)
+        fps = int((self.num_timesteps - self._num_timesteps_at_start) / elapsed)
+        if self.ep_info_buffer:
+            self.logger.record("rollout/ep_rew_mean", safe_mean([ep["r"] for ep in self.ep_info_buffer]))
+            self.logger.record("rollout/ep_len_mean", safe_mean([ep["l"] for ep in self.ep_info_buffer]))
+        if self.ep_success_buffer:
+            self.logger.record("rollout/success_rate", safe_mean(self.ep_success_buffer))
+        self.logger.record("time/episodes", self._episode_num, exclude="tensorboard")
+        self.logger.record("time/fps", fps)
+        self.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        self.logger.dump(step=self.num_timesteps)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: str | pathlib.Path | io.BufferedIOBase, exclude=None, include=None) -> None:
+        """Save atomically (a temp file renamed into place), with what an identical resume needs.
+
+        A save in the middle of a batch records the state at the batch's start (RNG states, step
+        count), so a resumed run replays that batch and continues exactly as the original.
+        """
+        if self._rollout_start is not None:
+            self._resume_state = self._rollout_start
+        else:
+            env_rng = self.env.get_attr("rng_state_at_reset")[0] if self.env is not None else None
+            self._resume_state = {"torch_rng": torch.get_rng_state(), "env_rng": env_rng,
+                                  "num_timesteps": self.num_timesteps}
+        if isinstance(path, io.BufferedIOBase):
+            return super().save(path, exclude, include)
+        path = pathlib.Path(path)
+        if path.suffix != ".zip":
+            path = path.with_suffix(path.suffix + ".zip") if path.suffix else path.with_suffix(".zip")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                super().save(f, exclude, include)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return None
+
+    def _excluded_save_params(self) -> list[str]:
+        return super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng"]
+
+    @classmethod
+    def load(cls, path, env=None, device="auto", custom_objects=None, print_system_info=False, force_reset=True,
+             **kwargs):
+        """Load a checkpoint; with an env, ``learn(..., reset_num_timesteps=False)`` resumes it exactly."""
+        model = super().load(path, env=env, device=device, custom_objects=custom_objects,
+                             print_system_info=print_system_info, force_reset=force_reset, **kwargs)
+        resume = getattr(model, "_resume_state", None)
+        if resume is not None:
+            torch.set_rng_state(resume["torch_rng"])
+            model.num_timesteps = resume["num_timesteps"]
+            model._pending_env_rng = resume["env_rng"] if model.env is not None else None
+        return model
+
+
+def _labels_from_infos(infos: list[dict[str, Any]]) -> np.ndarray:
+    try:
+        return np.array([info["label"] for info in infos], dtype=np.int64)
+    except KeyError:
+        raise RuntimeError("hybrid training needs the label in info at the end of each episode; this env gives "
+                           "none (is it a classification task?). Pass hybrid=False.") from None
+
+
+def _env_is_classification(env: VecEnv) -> bool:
+    try:
+        task = env.get_attr("core")[0].task
+    except AttributeError:
+        return True
+    return hasattr(task, "labels")
+
+
+__all__ = ["RAM", "LinearDecay", "BaseCallback"]

@@ -1,0 +1,359 @@
+"""The batched core shared by every glimpse task, and the Gymnasium single and vector envs built on it.
+
+Each task (classification scenes, Catch) is written once as a :class:`GlimpseTask` over N episodes.
+:class:`GlimpseCore` adds what every task shares: the retina, action decoding, the step counter,
+observations, input checks and rendering. :class:`GlimpseEnv` is the core with N = 1,
+:class:`GlimpseVectorEnv` the core with N envs, and :class:`ram_env.sb3.RAMVecEnv` the core behind
+SB3's ``VecEnv`` contract, so the three cannot drift apart.
+
+Episode protocol (all tasks): ``reset`` returns the first observation, a glimpse at the initial
+location. Each ``step`` applies the action's choice (used by the task: the class on the last step,
+a paddle move every step in Catch) and takes the next glimpse at the action's location. Episodes
+have a fixed length, ``episode_length`` steps; the reward comes on the last step only.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from ram_env.actions import ActionCodec
+from ram_env.render import draw_glimpse_frame
+from ram_env.retina import Retina
+
+OBS_MODES = ("glimpse", "full")
+
+
+class GlimpseTask(ABC):
+    """A task over a batch of ``n_envs`` episodes, in array code.
+
+    Subclasses set ``n_choices``, ``choice_names``, ``episode_length``, ``image_shape`` and
+    ``dynamic`` (True when the scene changes during an episode), keep the current scenes in
+    ``self.canvas`` (uint8 ``(n_envs, H, W)``), and implement :meth:`reset` and :meth:`step`.
+    """
+
+    n_choices: int
+    choice_names: tuple[str, ...]
+    episode_length: int
+    image_shape: tuple[int, int]
+    dynamic: bool = False
+    canvas: np.ndarray
+
+    def __init__(self, n_envs: int):
+        self.n_envs = int(n_envs)
+
+    @abstractmethod
+    def reset(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """Start new episodes for the envs ``idx`` (int array), drawing from ``rng``."""
+
+    @abstractmethod
+    def step(self, idx: np.ndarray, choices: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Advance envs ``idx`` given their ``choices`` at step index ``t`` (before the step).
+
+        Returns ``(reward float32, terminated bool, info)`` for those envs, where ``info`` maps
+        names to arrays over ``idx``; it is reported on terminated envs only.
+        """
+
+    def describe_choice(self, env: int, choice: int) -> str:
+        """Text shown in renders for a choice."""
+        return self.choice_names[choice]
+
+
+class GlimpseCore:
+    """Retina, actions, step counter and observations over a batched :class:`GlimpseTask`.
+
+    Args:
+        task: the batched task.
+        glimpse_size: side g of the retina's smallest patch (pixels).
+        n_scales: number of patches k (widths g, 2g, 4g, ...).
+        action_mode: ``"box"``, ``"multidiscrete"`` or ``"discrete"`` (see :mod:`ram_env.actions`).
+        obs_mode: ``"glimpse"`` (retina observations) or ``"full"`` (the whole image each step).
+        location_grid: cells per axis of the location lattice in the discrete action modes.
+        initial_location: ``"random"`` (uniform on [-1, 1]^2), ``"center"``, or a fixed ``(x, y)``.
+    """
+
+    def __init__(self, task: GlimpseTask, glimpse_size: int, n_scales: int, action_mode: str = "box",
+                 obs_mode: str = "glimpse", location_grid: int = 5, initial_location: Any = "random"):
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
+        for name, value in (("glimpse_size", glimpse_size), ("n_scales", n_scales)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.task = task
+        self.n_envs = task.n_envs
+        self.obs_mode = obs_mode
+        self.glimpse_size, self.n_scales = int(glimpse_size), int(n_scales)
+        self.initial_location = _check_initial_location(initial_location)
+        self.retina = Retina(self.glimpse_size, self.n_scales)
+        self.codec = ActionCodec(action_mode, task.n_choices, location_grid, with_location=obs_mode == "glimpse")
+        self.action_space = self.codec.space
+        length = task.episode_length
+        h, w = task.image_shape
+        if obs_mode == "glimpse":
+            self.observation_space = spaces.Dict({
+                "glimpse": spaces.Box(0.0, 1.0, (self.n_scales, self.glimpse_size, self.glimpse_size), np.float32),
+                "location": spaces.Box(-1.0, 1.0, (2,), np.float32),
+                "step": spaces.Discrete(length),
+            })
+        else:
+            self.observation_space = spaces.Dict({
+                "image": spaces.Box(0, 255, (1, h, w), np.uint8),
+                "step": spaces.Discrete(length),
+            })
+        n = self.n_envs
+        self.t = np.zeros(n, np.int64)
+        self.location = np.zeros((n, 2), np.float32)
+        self.trajectory = np.zeros((n, length, 2), np.float32)
+        self.last_choice = np.full(n, -1, np.int64)
+        self.done = np.ones(n, bool)  # no episode has started
+        self.tables = None
+        self.rng = np.random.default_rng()
+        self.rng_state_at_reset: dict | None = None
+
+    # ------------------------------------------------------------------ episodes
+    def seed(self, seed: int | None) -> None:
+        """Re-seed the batch generator (None draws fresh entropy)."""
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, idx: np.ndarray | None = None) -> None:
+        """Start new episodes for ``idx`` (all envs by default)."""
+        idx = np.arange(self.n_envs) if idx is None else np.asarray(idx)
+        if idx.size == 0:
+            return
+        if idx.size == self.n_envs:
+            # Lets a trainer checkpoint mid-batch and replay the batch exactly on resume.
+            self.rng_state_at_reset = copy.deepcopy(self.rng.bit_generator.state)
+        self.task.reset(idx, self.rng)
+        self.t[idx] = 0
+        self.done[idx] = False
+        self.last_choice[idx] = -1
+        if isinstance(self.initial_location, str) and self.initial_location == "random":
+            self.location[idx] = self.rng.uniform(-1.0, 1.0, (idx.size, 2)).astype(np.float32)
+        elif isinstance(self.initial_location, str):
+            self.location[idx] = 0.0
+        else:
+            self.location[idx] = self.initial_location
+        self.trajectory[idx, 0] = self.location[idx]
+        self._update_tables(idx)
+
+    def step(self, actions, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Step the envs where ``active`` is True (all by default); the others' actions are ignored.
+
+        Returns ``(reward, terminated, info)`` over all envs (zeros/False where inactive); ``info``
+        holds arrays over all envs, meaningful where ``terminated``.
+        """
+        loc, choices = self.codec.decode(actions, self.n_envs)
+        active = np.ones(self.n_envs, bool) if active is None else active
+        if (self.done & active).any():
+            raise RuntimeError("step() called on an episode that has terminated: call reset() first")
+        idx = np.flatnonzero(active)
+        reward = np.zeros(self.n_envs, np.float32)
+        terminated = np.zeros(self.n_envs, bool)
+        info: dict[str, np.ndarray] = {}
+        if idx.size == 0:
+            return reward, terminated, info
+        t = self.t[idx]
+        r, term, task_info = self.task.step(idx, choices[idx], t)
+        reward[idx], terminated[idx] = r, term
+        for key, value in task_info.items():
+            full = np.zeros((self.n_envs,) + value.shape[1:], value.dtype)
+            full[idx] = value
+            info[key] = full
+        self.last_choice[idx] = choices[idx]
+        self.t[idx] = np.minimum(t + 1, self.task.episode_length - 1)
+        if loc is not None:
+            self.location[idx] = loc[idx]
+            self.trajectory[idx, self.t[idx]] = loc[idx]
+        self.done[idx] = term
+        if self.task.dynamic:
+            self._update_tables(idx)
+        return reward, terminated, info
+
+    def _update_tables(self, idx: np.ndarray) -> None:
+        if self.obs_mode != "glimpse":
+            return
+        if self.tables is None or idx.size == self.n_envs:
+            self.tables = self.retina.table(self.task.canvas)
+        else:
+            self.tables[idx] = self.retina.table(self.task.canvas[idx])
+
+    # ------------------------------------------------------------------ observations
+    def observe(self) -> dict[str, np.ndarray]:
+        """The batched observation of every env."""
+        if self.obs_mode == "glimpse":
+            return {
+                "glimpse": self.retina(self.tables, self.location),
+                "location": self.location.copy(),
+                "step": self.t.copy(),
+            }
+        return {"image": self.task.canvas[:, None].copy(), "step": self.t.copy()}
+
+    def render(self, env: int = 0) -> np.ndarray:
+        """An RGB frame of env ``env``: the scene, the k glimpse squares and the path so far."""
+        t = int(self.t[env])
+        choice = int(self.last_choice[env])
+        text = f"t={t}"
+        if choice >= 0:
+            text += f"  {self.task.describe_choice(env, choice)}"
+        return draw_glimpse_frame(
+            self.task.canvas[env],
+            self.location[env] if self.obs_mode == "glimpse" else None,
+            self.glimpse_size, self.n_scales,
+            trajectory=self.trajectory[env, : t + 1] if self.obs_mode == "glimpse" else None,
+            text=text,
+        )
+
+
+def _check_initial_location(value: Any):
+    if isinstance(value, str):
+        if value not in ("random", "center"):
+            raise ValueError(f"initial_location must be 'random', 'center' or (x, y) in [-1, 1], got {value!r}")
+        return value
+    loc = np.asarray(value, dtype=np.float32)
+    if loc.shape != (2,) or not np.isfinite(loc).all() or np.abs(loc).max() > 1:
+        raise ValueError(f"initial_location must be 'random', 'center' or (x, y) in [-1, 1], got {value!r}")
+    return loc
+
+
+def _info_at(info: dict[str, np.ndarray], env: int) -> dict[str, Any]:
+    return {key: value[env].item() if value[env].ndim == 0 else value[env] for key, value in info.items()}
+
+
+class GlimpseEnv(gym.Env):
+    """A single glimpse environment: the batched core with one episode.
+
+    Subclasses build their task and call :meth:`_setup`.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def _setup(self, task: GlimpseTask, render_mode: str | None, **core_kwargs) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.core = GlimpseCore(task, **core_kwargs)
+        self.observation_space = self.core.observation_space
+        self.action_space = self.core.action_space
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None or not hasattr(self, "_seeded"):
+            self.core.seed(seed)
+            self._seeded = True
+        self.core.reset()
+        return self._obs(), {}
+
+    def step(self, action):
+        if self.core.done[0]:
+            raise RuntimeError("step() called after the episode terminated: call reset() first")
+        action = np.asarray(action)
+        if action.shape != self.action_space.shape:
+            raise ValueError(f"action has shape {action.shape}, expected {self.action_space.shape} for {self.action_space}")
+        reward, terminated, info = self.core.step(action[None])
+        term = bool(terminated[0])
+        return self._obs(), float(reward[0]), term, False, _info_at(info, 0) if term else {}
+
+    def _obs(self) -> dict[str, Any]:
+        obs = self.core.observe()
+        out = {key: value[0] for key, value in obs.items()}
+        out["step"] = int(out["step"])
+        return out
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array' to make()")
+            return None
+        return self.core.render(0)
+
+
+class GlimpseVectorEnv(VectorEnv):
+    """N glimpse episodes in array code: Gymnasium's vector API over the batched core.
+
+    Args:
+        autoreset_mode: ``"NextStep"`` (Gymnasium's default: a terminated env resets on the next
+            ``step`` call, which ignores its action) or ``"SameStep"`` (it resets within the same
+            call; its last observation is in ``info["final_obs"]`` and its info in ``info["final_info"]``).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", **core_kwargs) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
+        if mode == AutoresetMode.DISABLED:
+            raise ValueError("autoreset_mode must be 'NextStep' or 'SameStep'")
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
+        self.autoreset_mode = mode
+        self.render_mode = render_mode
+        self.core = GlimpseCore(task, **core_kwargs)
+        self.num_envs = task.n_envs
+        self.single_observation_space = self.core.observation_space
+        self.single_action_space = self.core.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._needs_reset = np.zeros(self.num_envs, bool)
+        self._seeded = False
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        if isinstance(seed, (list, tuple)):
+            # One generator drives the batch; Gymnasium passes seed + i per env, so the first is the batch seed.
+            seed = seed[0]
+        mask = None if options is None else options.get("reset_mask")
+        if seed is not None or not self._seeded:
+            self.core.seed(seed)
+            self._seeded = True
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (self.num_envs,) or mask.dtype != bool:
+                raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
+            idx = np.flatnonzero(mask)
+        else:
+            idx = np.arange(self.num_envs)
+        self.core.reset(idx)
+        self._needs_reset[idx] = False
+        return self.core.observe(), {}
+
+    def step(self, actions):
+        if self.core.done.all() and not self._needs_reset.any():
+            raise RuntimeError("step() called before reset()")
+        resetting = self._needs_reset.copy()
+        reward, terminated, info = self.core.step(actions, active=~resetting)
+        infos = _vector_info(info, terminated)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            if resetting.any():
+                self.core.reset(np.flatnonzero(resetting))
+            self._needs_reset = terminated.copy()
+            obs = self.core.observe()
+        else:
+            if terminated.any():
+                final_obs = self.core.observe()
+                infos = {"final_obs": final_obs, "_final_obs": terminated,
+                         "final_info": infos, "_final_info": terminated}
+                self.core.reset(np.flatnonzero(terminated))
+            obs = self.core.observe()
+        truncated = np.zeros(self.num_envs, bool)
+        return obs, reward, terminated, truncated, infos
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
+            return None
+        return tuple(self.core.render(i) for i in range(self.num_envs))
+
+
+def _vector_info(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    if not mask.any():
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for key, value in info.items():
+        out[key] = value
+        out["_" + key] = mask.copy()
+    return out

@@ -1,0 +1,407 @@
+"""Glimpse sensor (the "retina") of the Recurrent Attention Model, Mnih et al. 2014.
+
+``rho(x, l)`` extracts ``k`` square patches centred at ``l``: the first is ``g x g`` pixels, each
+next one twice as wide (``g, 2g, 4g, ...``); scale ``s`` is area-averaged down to ``g x g`` (each
+output pixel is the MEAN of a ``2**s x 2**s`` block) and the results are stacked to ``(k, g, g)``.
+Pixels outside the image count as 0.
+
+Geometry (fixed; tests pin it):
+
+* ``l = (lx, ly)`` in ``[-1, 1]**2``: ``(0, 0)`` is the image centre, ``(-1, -1)`` the top-left
+  corner, ``(1, 1)`` the bottom-right; ``lx`` is horizontal (column), ``ly`` vertical (row).
+  Locations outside ``[-1, 1]`` are allowed: the patches then read (partly or only) zeros.
+* Centre in continuous pixel coordinates (pixel ``c`` covers ``[c, c+1)``), computed in float64:
+  ``cx = (lx + 1) * 0.5 * W``, ``cy = (ly + 1) * 0.5 * H``.
+* Scale ``s`` (``0 <= s < k``) has width ``w = g * 2**s`` and integer top-left corner
+  ``x0 = floor(cx + (0.5 - w / 2))`` (``cx - w/2`` rounded half up), ``y0`` likewise; it covers
+  columns ``x0 .. x0 + w - 1`` and rows ``y0 .. y0 + w - 1``.  Example: 28x28 image, ``g = 8``,
+  ``l = (0, 0)``: ``cx = 14``, ``x0 = 10``, columns 10..17.
+* Output pixel ``(i, j)`` of scale ``s`` is the mean of rows ``y0 + i*2**s .. y0 + (i+1)*2**s - 1``
+  and columns ``x0 + j*2**s .. x0 + (j+1)*2**s - 1``, out-of-image pixels counting as 0, always
+  divided by the full block area ``4**s`` (so a block half outside the image gives half the mean).
+
+Implementation: a summed-area table (integral image) ``T[n, y, x] = sum(img[n, :y, :x])`` with a
+leading zero row/column is built once per image; any block sum is then 4 lookups.  Clamping the
+block edges to ``[0, H] x [0, W]`` is exactly zero padding, so no padded copy of the image is needed
+and the cost of one glimpse depends on ``k`` and ``g`` only (``k * (g+1)**2`` table reads), never on
+the image size.  The ``(g+1) x (g+1)`` corner grid of every (image, scale) is fetched with one
+vectorised gather for the whole batch; the 2-D difference is taken on the flattened corner array
+(contiguous shifted views, which is much faster than small strided slices).
+
+Backends: numpy arrays in -> numpy arrays out; torch tensors in -> torch tensors out on the same
+device (nothing goes to the host).  Tables: uint8 images -> int32 table (exact; images with
+``255*H*W >= 2**31``, about 2900x2900, are refused); bool/float images -> float64 table on both
+backends (a float32 table would lose ~1e-4 absolute precision already at 60x60, since the corner
+values grow like ``H*W``).  Outputs are float32; uint8 images are divided by 255 so that the output
+is in ``[0, 1]``; float images are not rescaled (in ``[0, 1]`` if the image is, up to float64
+rounding of the table, ~1e-16 relative).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from typing import Any, Union
+
+import numpy as np
+
+__all__ = ["integral_image", "glimpse_from_integral", "glimpse", "Retina", "UINT8_MAX_PIXELS"]
+
+#: Largest ``H * W`` for which a uint8 image's int32 summed-area table cannot overflow.
+UINT8_MAX_PIXELS = (2**31 - 1) // 255
+
+Array = Any  # np.ndarray or torch.Tensor (torch is imported lazily: numpy users do not pay for it)
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+def _torch_module():
+    """Return the torch module if it is already imported, else None (a tensor implies it is)."""
+    return sys.modules.get("torch")
+
+
+def _is_tensor(x: Any) -> bool:
+    """True when ``x`` is a torch.Tensor, without importing torch for numpy users."""
+    torch = _torch_module()
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _check_sizes(glimpse_size: int, n_scales: int) -> None:
+    """Validate g and k (plain ints >= 1)."""
+    for name, v in (("glimpse_size", glimpse_size), ("n_scales", n_scales)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        if v < 1:
+            raise ValueError(f"{name} must be >= 1, got {v}")
+
+
+@functools.lru_cache(maxsize=64)
+def _np_consts(g: int, k: int, uint8: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per-(g, k) constants, built once.
+
+    Returns ``half`` (k,) = ``0.5 - w_s/2`` (so ``x0 = floor(cx + half)``), ``off`` (k, g+1) = block
+    edge offsets ``arange(g+1) * 2**s``, ``denom`` (k, 1, 1) float32 = block area (times 255 for uint8),
+    and ``margin`` = widest patch, used to clip far-away centres before the int conversion.
+    """
+    step = 2.0 ** np.arange(k)
+    half = 0.5 - g * step / 2.0
+    off = (np.arange(g + 1)[None, :] * (2 ** np.arange(k))[:, None]).astype(np.intp)
+    denom = ((255.0 if uint8 else 1.0) * step * step).astype(np.float32)[:, None, None]
+    for a in (half, off, denom):
+        a.setflags(write=False)
+    return half, off, denom, g * 2 ** (k - 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _torch_consts(g: int, k: int, uint8: bool, device: Any):
+    """Torch copies of :func:`_np_consts` cached per device (avoids a host->device copy per call)."""
+    import torch
+
+    half, off, denom, margin = _np_consts(g, k, uint8)
+    return (
+        torch.tensor(half, dtype=torch.float64, device=device),
+        torch.tensor(off, dtype=torch.int64, device=device),
+        torch.tensor(denom, dtype=torch.float32, device=device),
+        margin,
+    )
+
+
+class _Workspace(threading.local):
+    """Per-thread scratch buffers for the numpy path.
+
+    Fresh multi-MB temporaries are mmap'ed and page-faulted on every call, which costs as much as
+    the gather itself at batch 1024; reusing grow-only buffers avoids that.  Thread-local so that
+    concurrent callers never share scratch memory.
+    """
+
+    def __init__(self) -> None:
+        self.idx = np.empty(0, np.intp)
+        self.a = np.empty(0, np.int32)
+        self.b = np.empty(0, np.int32)
+
+    def get(self, m: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.idx.size < m:
+            self.idx = np.empty(m, np.intp)
+        if self.a.size < m or self.a.dtype != dtype:
+            self.a = np.empty(m, dtype)
+            self.b = np.empty(m, dtype)
+        return self.idx[:m], self.a[:m], self.b[:m]
+
+
+_WS = _Workspace()
+
+
+# --------------------------------------------------------------------------------------------------
+# integral image
+# --------------------------------------------------------------------------------------------------
+def integral_image(images: Array) -> Array:
+    """Summed-area table of a batch of images, zero-padded with one leading row and column.
+
+    Args:
+        images: ``(N, H, W)`` (or a single ``(H, W)``) numpy array or torch tensor, dtype uint8,
+            bool or floating point.
+    Returns:
+        ``(N, H+1, W+1)`` (or ``(H+1, W+1)``) table ``T`` with ``T[..., y, x] = images[..., :y, :x].sum()``,
+        same backend (and torch device) as the input.  uint8 -> int32 (exact); bool/float -> float64.
+    Raises:
+        ValueError: wrong ndim, empty image, unsupported dtype, or a uint8 image so large
+            (``H*W > UINT8_MAX_PIXELS``, about 2900x2900) that int32 sums could overflow.
+    """
+    if _is_tensor(images):
+        return _integral_torch(images)
+    images = np.asarray(images)
+    uint8 = _check_images(images.shape, str(images.dtype), _np_kind(images.dtype))
+    dt = np.int32 if uint8 else np.float64
+    table = np.zeros(images.shape[:-2] + (images.shape[-2] + 1, images.shape[-1] + 1), dt)
+    inner = table[..., 1:, 1:]
+    np.cumsum(images, axis=-2, dtype=dt, out=inner)  # bool/uint8 are cast up before summing
+    np.cumsum(inner, axis=-1, out=inner)
+    return table
+
+
+def _np_kind(dtype: np.dtype) -> str:
+    """Classify a numpy dtype as 'uint8', 'float' (incl. bool) or 'bad'."""
+    if dtype == np.uint8:
+        return "uint8"
+    if dtype.kind in "fb":
+        return "float"
+    return "bad"
+
+
+def _check_images(shape: tuple, dtype_name: str, kind: str) -> bool:
+    """Shared validation of an image batch; returns True for uint8 images."""
+    if len(shape) not in (2, 3):
+        raise ValueError(f"images must have shape (N, H, W) or (H, W), got shape {tuple(shape)}")
+    if shape[-1] < 1 or shape[-2] < 1:
+        raise ValueError(f"images must have H, W >= 1, got shape {tuple(shape)}")
+    if kind == "bad":
+        raise ValueError(f"images must be uint8, bool or floating point, got dtype {dtype_name}")
+    if kind == "uint8" and shape[-1] * shape[-2] > UINT8_MAX_PIXELS:
+        raise ValueError(
+            f"uint8 image of {shape[-2]}x{shape[-1]} pixels is too large: its int32 summed-area table "
+            f"could overflow (max {UINT8_MAX_PIXELS} pixels); pass float images instead"
+        )
+    return kind == "uint8"
+
+
+def _torch_kind(dtype: Any) -> str:
+    import torch
+
+    if dtype == torch.uint8:
+        return "uint8"
+    if dtype.is_floating_point or dtype == torch.bool:
+        return "float"
+    return "bad"
+
+
+def _integral_torch(images: Any) -> Any:
+    import torch
+
+    uint8 = _check_images(tuple(images.shape), str(images.dtype), _torch_kind(images.dtype))
+    dt = torch.int32 if uint8 else torch.float64
+    table = images.new_zeros(images.shape[:-2] + (images.shape[-2] + 1, images.shape[-1] + 1), dtype=dt)
+    table[..., 1:, 1:] = images.cumsum(-2, dtype=dt).cumsum(-1)
+    return table
+
+
+# --------------------------------------------------------------------------------------------------
+# glimpse from a table
+# --------------------------------------------------------------------------------------------------
+def glimpse_from_integral(
+    table: Array, locations: Array, glimpse_size: int, n_scales: int, *, image_is_uint8: bool
+) -> Array:
+    """Multi-resolution glimpses read from summed-area tables (the hot path).
+
+    Args:
+        table: ``(N, H+1, W+1)`` table from :func:`integral_image` (or ``(H+1, W+1)`` for one image);
+            integer dtype for uint8 images, floating point otherwise.
+        locations: ``(N, 2)`` (or ``(2,)``) ``(x, y)`` centres in ``[-1, 1]`` (outside allowed: zeros
+            are read there).  Converted to the table's backend/device (it is tiny).
+        glimpse_size: ``g``, side of every output patch.
+        n_scales: ``k``, number of scales (patch widths ``g, 2g, ..., g * 2**(k-1)``).
+        image_is_uint8: the table was built from uint8 images; outputs are then divided by 255.
+    Returns:
+        ``(N, k, g, g)`` (or ``(k, g, g)``) float32, same backend/device as ``table``.
+    Raises:
+        ValueError: bad shapes, batch-size mismatch, non-finite locations (CPU; see below),
+            ``glimpse_size``/``n_scales`` < 1, or a table dtype that contradicts ``image_is_uint8``.
+
+    On non-CPU torch devices the NaN/inf check would force a device->host sync, so it is replaced
+    by mapping non-finite locations far outside the image (the glimpse is then all zeros).
+    """
+    _check_sizes(glimpse_size, n_scales)
+    if _is_tensor(table):
+        return _glimpse_torch(table, locations, int(glimpse_size), int(n_scales), bool(image_is_uint8))
+    if _is_tensor(locations):
+        locations = locations.detach().cpu().numpy()
+    table = np.asarray(table)
+    locations = np.asarray(locations)
+    single = _check_table_locs(table.ndim, tuple(table.shape), tuple(locations.shape))
+    if table.dtype.kind not in "iuf" or locations.dtype.kind not in "iuf":
+        raise ValueError(f"table and locations must be numeric, got {table.dtype} and {locations.dtype}")
+    _check_uint8_flag(table.dtype.kind in "iu", str(table.dtype), image_is_uint8)
+    if single:
+        table, locations = table[None], locations[None]
+    loc = locations.astype(np.float64, copy=False)
+    if not np.isfinite(loc).all():
+        raise ValueError("locations contain NaN or infinite values")
+    out = _glimpse_numpy(table, loc, int(glimpse_size), int(n_scales), bool(image_is_uint8))
+    return out[0] if single else out
+
+
+def _check_table_locs(t_ndim: int, t_shape: tuple, l_shape: tuple) -> bool:
+    """Validate table/location shapes; returns True for the unbatched form."""
+    if t_ndim not in (2, 3) or t_shape[-1] < 2 or t_shape[-2] < 2:
+        raise ValueError(f"table must have shape (N, H+1, W+1) with H, W >= 1, got shape {t_shape}")
+    if t_ndim == 2:
+        if l_shape != (2,):
+            raise ValueError(f"locations for a single (H+1, W+1) table must have shape (2,), got {l_shape}")
+        return True
+    if len(l_shape) != 2 or l_shape[1] != 2:
+        raise ValueError(f"locations must have shape (N, 2), got {l_shape}")
+    if l_shape[0] != t_shape[0]:
+        raise ValueError(f"batch size mismatch: {t_shape[0]} tables/images but {l_shape[0]} locations")
+    return False
+
+
+def _check_uint8_flag(table_is_int: bool, dtype_name: str, image_is_uint8: bool) -> None:
+    # An int table read as float data (or vice versa) would silently be off by a factor 255.
+    if table_is_int != bool(image_is_uint8):
+        raise ValueError(
+            f"table dtype {dtype_name} does not match image_is_uint8={image_is_uint8}: uint8 images give "
+            "integer tables, float images give floating-point tables"
+        )
+
+
+def _glimpse_numpy(table: np.ndarray, loc: np.ndarray, g: int, k: int, uint8: bool) -> np.ndarray:
+    n, h1, w1 = table.shape
+    out = np.empty((n, k, g, g), np.float32)
+    if n == 0:
+        return out
+    half, off, denom, margin = _np_consts(g, k, uint8)
+    lim = np.array([w1 - 1, h1 - 1])  # (W, H): x first, like the locations
+    # Centres in pixels, clipped far outside the image (result unchanged: all zeros) so that the
+    # float -> int conversion below can never overflow for huge locations.
+    c = (loc + 1.0) * (0.5 * lim)
+    np.clip(c, -margin, lim + margin, out=c)
+    corner = np.floor(c[:, :, None] + half).astype(np.intp)  # (N, 2, k) top-left x0, y0 per scale
+    edges = corner[..., None] + off  # (N, 2, k, g+1) block edges
+    np.clip(edges, 0, lim[:, None, None], out=edges)  # clamping == zero padding outside the image
+    ex = edges[:, 0]
+    ey = edges[:, 1] * w1 + (np.arange(n) * (h1 * w1))[:, None, None]  # flat row offsets (+ image base)
+    g1 = g + 1
+    m = n * k * g1 * g1
+    idx, cbuf, rbuf = _WS.get(m, table.dtype)
+    np.add(ey[..., None], ex[..., None, :], out=idx.reshape(n, k, g1, g1))
+    # mode='wrap' skips numpy's buffered bounds-checking path (indices are in range by construction).
+    np.take(table.reshape(-1), idx, out=cbuf, mode="wrap")
+    # 2-D difference on the flat (N*k*(g+1)*(g+1)) corner array: rows are g+1 apart, columns 1 apart.
+    # Entries that straddle two rows/patches are garbage but never selected below.
+    np.subtract(cbuf[g1:], cbuf[:-g1], out=rbuf[: m - g1])
+    np.subtract(rbuf[1 : m - g1], rbuf[: m - g1 - 1], out=cbuf[: m - g1 - 1])
+    np.copyto(out, cbuf.reshape(n, k, g1, g1)[:, :, :g, :g], casting="unsafe")
+    out /= denom  # true division: a full 255-block gives exactly 1.0
+    return out
+
+
+def _glimpse_torch(table: Any, locations: Any, g: int, k: int, uint8: bool) -> Any:
+    import torch
+
+    dev = table.device
+    if not isinstance(locations, torch.Tensor):
+        locations = torch.as_tensor(np.asarray(locations))
+    single = _check_table_locs(table.ndim, tuple(table.shape), tuple(locations.shape))
+    if table.dtype in (torch.bool, torch.complex64, torch.complex128) or locations.dtype in (
+        torch.bool,
+        torch.complex64,
+        torch.complex128,
+    ):
+        raise ValueError(f"table and locations must be real numeric, got {table.dtype} and {locations.dtype}")
+    _check_uint8_flag(not table.dtype.is_floating_point, str(table.dtype), uint8)
+    if single:
+        table, locations = table[None], locations[None]
+    loc = locations.to(device=dev, dtype=torch.float64)
+    half, off, denom, margin = _torch_consts(g, k, uint8, dev)
+    n, h1, w1 = table.shape
+    if dev.type == "cpu":
+        if not bool(torch.isfinite(loc).all()):
+            raise ValueError("locations contain NaN or infinite values")
+    else:  # no device sync: send non-finite centres far away (all-zero glimpse)
+        loc = torch.nan_to_num(loc, nan=1e9, posinf=1e9, neginf=-1e9)
+    if n == 0:
+        out = table.new_empty((0, k, g, g), dtype=torch.float32)
+        return out[0] if single else out
+    w, h = w1 - 1, h1 - 1
+    cx = ((loc[:, 0] + 1.0) * (0.5 * w)).clamp_(-margin, w + margin)
+    cy = ((loc[:, 1] + 1.0) * (0.5 * h)).clamp_(-margin, h + margin)
+    ex = (torch.floor(cx[:, None] + half).long()[:, :, None] + off).clamp_(0, w)  # (N, k, g+1)
+    ey = (torch.floor(cy[:, None] + half).long()[:, :, None] + off).clamp_(0, h).mul_(w1)
+    g1 = g + 1
+    idx = (ey[..., None] + ex[..., None, :]).view(n, k * g1 * g1)
+    corners = torch.gather(table.reshape(n, h1 * w1), 1, idx).view(-1)
+    rows = corners[g1:] - corners[:-g1]  # flat 2-D difference, see _glimpse_numpy
+    d = rows[1:] - rows[:-1]  # length m - g1 - 1; the strided view below stays inside it
+    sel = d.as_strided((n, k, g, g), (k * g1 * g1, g1 * g1, g1, 1))
+    out = sel.to(torch.float32).div_(denom)
+    return out[0] if single else out
+
+
+# --------------------------------------------------------------------------------------------------
+# convenience
+# --------------------------------------------------------------------------------------------------
+def glimpse(images: Array, locations: Array, glimpse_size: int, n_scales: int = 1) -> Array:
+    """Glimpses straight from images: builds the tables and calls :func:`glimpse_from_integral`.
+
+    Args:
+        images: ``(N, H, W)`` with ``locations`` ``(N, 2)``, or ``(H, W)`` with ``locations`` ``(2,)``;
+            uint8 (output divided by 255), bool or float; numpy or torch.
+        locations: ``(x, y)`` centres in ``[-1, 1]``.
+        glimpse_size: ``g``.
+        n_scales: ``k``.
+    Returns:
+        ``(N, k, g, g)`` or ``(k, g, g)`` float32, same backend/device as ``images``.
+
+    Building the table costs O(H*W); when several glimpses are taken from the same image, build it
+    once with :func:`integral_image` (or :meth:`Retina.table`) and reuse it.
+    """
+    _check_sizes(glimpse_size, n_scales)
+    table = integral_image(images)
+    is_int = (not table.dtype.is_floating_point) if _is_tensor(table) else table.dtype.kind == "i"
+    return glimpse_from_integral(table, locations, glimpse_size, n_scales, image_is_uint8=is_int)
+
+
+class Retina:
+    """Glimpse sensor with fixed ``glimpse_size`` (g) and ``n_scales`` (k).
+
+    Usage::
+
+        retina = Retina(12, 3)
+        table = retina.table(images)      # once per image (or batch), O(H*W)
+        g = retina(table, locations)      # every step, O(k*g*g): (N, 3, 12, 12) float32
+    """
+
+    def __init__(self, glimpse_size: int, n_scales: int = 1) -> None:
+        """Args: glimpse_size: side g of each patch (>= 1); n_scales: number of scales k (>= 1)."""
+        _check_sizes(glimpse_size, n_scales)
+        self.glimpse_size = int(glimpse_size)
+        self.n_scales = int(n_scales)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """Shape of one glimpse: ``(k, g, g)``."""
+        return (self.n_scales, self.glimpse_size, self.glimpse_size)
+
+    def table(self, images: Array) -> Array:
+        """Summed-area table(s) of ``images``; see :func:`integral_image`."""
+        return integral_image(images)
+
+    def __call__(self, table: Array, locations: Array) -> Array:
+        """Glimpses at ``locations`` from ``table``; an integer table means uint8 images (see
+        :func:`glimpse_from_integral`)."""
+        is_int = (not table.dtype.is_floating_point) if _is_tensor(table) else np.asarray(table).dtype.kind in "iu"
+        return glimpse_from_integral(table, locations, self.glimpse_size, self.n_scales, image_is_uint8=is_int)
+
+    def __repr__(self) -> str:
+        return f"Retina(glimpse_size={self.glimpse_size}, n_scales={self.n_scales})"

@@ -1,0 +1,83 @@
+"""Batched, seeded scene generators for the classification tasks.
+
+A scene is a uint8 canvas holding one digit (the label) and, on cluttered tasks, pieces cut from
+other digits. Every call draws fresh positions and pieces from the generator it is given, so every
+episode is a new translation and a new clutter: the network cannot memorise a fixed set of scenes.
+
+Task definitions (PAPER.md):
+- centred: the 28x28 digit itself (``image_size == 28``, no translation).
+- translated: the 28x28 digit at a uniformly random position on a blank ``image_size`` canvas.
+- cluttered: translated, plus ``n_clutter`` random ``clutter_size`` x ``clutter_size`` pieces, each cut
+  at a random position from a random digit of the same split and pasted at a random position.
+  Overlaps combine by pixel-wise maximum (keeps uint8 without overflow; the paper does not say how
+  pieces combine).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SceneGenerator:
+    """Draws batches of scenes from a digit dataset.
+
+    Args:
+        images: uint8 ``(M, h, w)`` digits (28x28 for MNIST).
+        labels: int ``(M,)`` labels.
+        image_size: side of the square canvas; equal to the digit size means the centred task.
+        n_clutter: number of clutter pieces per scene.
+        clutter_size: side of each piece.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, image_size: int, n_clutter: int = 0,
+                 clutter_size: int = 8):
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 (M, h, w), got {images.dtype} {images.shape}")
+        if labels.shape != (images.shape[0],):
+            raise ValueError(f"labels must have shape ({images.shape[0]},), got {labels.shape}")
+        if images.shape[0] == 0:
+            raise ValueError("the dataset split is empty")
+        h, w = images.shape[1:]
+        if image_size < max(h, w):
+            raise ValueError(f"image_size={image_size} is smaller than the digits ({h}x{w})")
+        if n_clutter < 0:
+            raise ValueError(f"n_clutter must be >= 0, got {n_clutter}")
+        if n_clutter and not 1 <= clutter_size <= min(h, w, image_size):
+            raise ValueError(f"clutter_size must lie in [1, {min(h, w)}], got {clutter_size}")
+        self.images, self.labels = images, labels.astype(np.int64, copy=False)
+        self.image_size, self.n_clutter, self.clutter_size = int(image_size), int(n_clutter), int(clutter_size)
+        self.translate = self.image_size != h or self.image_size != w
+        # Index grids reused by every paste (offsets are added per scene).
+        self._digit_rows = np.arange(h)[None, :, None]
+        self._digit_cols = np.arange(w)[None, None, :]
+        self._piece = np.arange(self.clutter_size)
+
+    def sample(self, rng: np.random.Generator, n: int, indices: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n`` scenes: ``(canvases uint8 (n, S, S), labels int64 (n,))``.
+
+        ``indices`` picks the digits (e.g. to walk a test split in order); by default they are drawn
+        uniformly with replacement. Positions and clutter are always drawn from ``rng``.
+        """
+        m, h, w = self.images.shape
+        idx = rng.integers(0, m, n) if indices is None else np.asarray(indices) % m
+        digits, labels = self.images[idx], self.labels[idx]
+        if not self.translate and not self.n_clutter:
+            return np.ascontiguousarray(digits), labels
+        s = self.image_size
+        canvas = np.zeros((n, s, s), np.uint8)
+        batch = np.arange(n)[:, None, None]
+        c, p = self.clutter_size, self._piece
+        for _ in range(self.n_clutter):
+            # Pieces are pasted one at a time so overlapping pieces combine by max, not last-write.
+            src = self.images[rng.integers(0, m, n)]
+            sy, sx = rng.integers(0, h - c + 1, n), rng.integers(0, w - c + 1, n)
+            dy, dx = rng.integers(0, s - c + 1, n), rng.integers(0, s - c + 1, n)
+            piece = src[batch, (sy[:, None] + p)[:, :, None], (sx[:, None] + p)[:, None, :]]
+            rows, cols = (dy[:, None] + p)[:, :, None], (dx[:, None] + p)[:, None, :]
+            canvas[batch, rows, cols] = np.maximum(canvas[batch, rows, cols], piece)
+        oy, ox = rng.integers(0, s - h + 1, n), rng.integers(0, s - w + 1, n)
+        rows = oy[:, None, None] + self._digit_rows
+        cols = ox[:, None, None] + self._digit_cols
+        canvas[batch, rows, cols] = np.maximum(canvas[batch, rows, cols], digits)
+        return canvas, labels
