@@ -20,9 +20,9 @@ import numpy as np
 
 ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo")
 
-# RAM's hyperparameters per task family (classification: the paper's SGD; Catch: Adam and an LSTM core).
+# RAM's hyperparameters per task family (Catch: an LSTM core, as in the paper).
 RAM_DEFAULTS = {
-    "classification": dict(learning_rate=0.01, optimizer="sgd", location_std=0.1, n_envs=20, core="rnn"),
+    "classification": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=100, core="rnn"),
     "catch": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=64, core="lstm", lr_decay="constant"),
 }
 DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 1_000_000}

@@ -55,6 +55,8 @@ class RAMPolicy(BasePolicy):
         detach_location: feed the location network ``h_t.detach()`` so REINFORCE trains the location
             network alone and the core learns from the other terms (as the strongest public
             reproduction does); False lets the location gradient reach the core as well.
+        init_scale: initialise every parameter uniformly in [-init_scale, init_scale] (the Torch
+            reproductions use 0.1); None keeps PyTorch's default initialisation.
         stochastic_choice: sample the class/game action from the softmax when not deterministic
             (REINFORCE on the choice, as in Catch); False always takes the argmax (hybrid training).
         optimizer_class, optimizer_kwargs: the optimizer (SGD with momentum 0.9 by default, as in the paper).
@@ -63,7 +65,7 @@ class RAMPolicy(BasePolicy):
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
                  core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
                  hidden_size: int = 256, location_std: float = 0.1, detach_location: bool = True,
-                 stochastic_choice: bool = False, optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 stochastic_choice: bool = False, init_scale: float | None = None, optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
             optimizer_kwargs = {"momentum": 0.9} if optimizer_class is torch.optim.SGD else {}
@@ -84,12 +86,17 @@ class RAMPolicy(BasePolicy):
         self.location_net = LocationNetwork(hidden_size)
         self.action_net = nn.Linear(hidden_size, self.n_choices)
         self.baseline_net = nn.Linear(hidden_size, 1)
+        self.init_scale = init_scale
+        if init_scale is not None:
+            # Uniform in [-s, s], as the paper's Torch implementation initialised every parameter.
+            for p in self.parameters():
+                nn.init.uniform_(p, -init_scale, init_scale)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
-                    stochastic_choice=self.stochastic_choice, optimizer_class=self.optimizer_class,
+                    stochastic_choice=self.stochastic_choice, init_scale=self.init_scale, optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)
         return data
 

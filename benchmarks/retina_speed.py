@@ -1,21 +1,25 @@
 """Glimpse-sensor throughput: glimpses/s of ``glimpse_from_integral`` (the per-step hot path).
 
-Usage: ``python benchmarks/retina_speed.py [--g 12] [--k 3] [--seconds 0.3]``
+Usage: ``python benchmarks/retina_speed.py [--g 12] [--k 3] [--seconds 0.3] [--threads 2]``
 
 Tables are built once outside the timed loop (as in an episode: one table per image, one glimpse
 per step).  Each case reports the best of several repeats (the machine is shared and noisy), for
 numpy and torch (CPU, ``torch.set_num_threads(2)``), batch 1 / 64 / 1024, images 28 / 60 / 100 / 400.
+"torch" is what a CPU tensor caller gets (small batches run the numpy kernel on zero-copy views,
+see ``retina.TORCH_CPU_NUMPY_BELOW``); "torch kernel only" forces the torch ops.
 Locations are uniform in [-1, 1]^2 and change every call (as they do in training).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 import torch
 
+from ram_env import retina
 from ram_env.retina import glimpse_from_integral, integral_image
 
 
@@ -42,11 +46,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=0.3, help="time per repeat")
     ap.add_argument("--sizes", type=int, nargs="+", default=[28, 60, 100, 400])
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
-    print(f"g={args.g} k={args.k}  numpy {np.__version__}  torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    print(f"{'image':>6} {'batch':>6} {'numpy glimpses/s':>18} {'torch glimpses/s':>18}")
+    print(
+        f"g={args.g} k={args.k}  numpy {np.__version__}  torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)  load average at start: {os.getloadavg()[0]:.2f}"
+    )
+    print(f"{'image':>6} {'batch':>6} {'numpy glimpses/s':>18} {'torch glimpses/s':>18} {'torch kernel only':>18}")
     for size in args.sizes:
         for n in args.batches:
             images = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
@@ -64,7 +72,13 @@ def main() -> None:
 
             r_np = _rate(run_np, n, args.seconds)
             r_t = _rate(run_t, n, args.seconds)
-            print(f"{size:>6} {n:>6} {r_np:>18,.0f} {r_t:>18,.0f}", flush=True)
+            # the torch kernel itself (small CPU batches are normally routed to the numpy kernel)
+            saved, retina.TORCH_CPU_NUMPY_BELOW = retina.TORCH_CPU_NUMPY_BELOW, 0
+            try:
+                r_tk = _rate(run_t, n, args.seconds)
+            finally:
+                retina.TORCH_CPU_NUMPY_BELOW = saved
+            print(f"{size:>6} {n:>6} {r_np:>18,.0f} {r_t:>18,.0f} {r_tk:>18,.0f}", flush=True)
             del table, table_t, images
 
 

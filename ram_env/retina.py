@@ -29,20 +29,28 @@ vectorised gather for the whole batch; the 2-D difference is taken on the flatte
 (contiguous shifted views, which is much faster than small strided slices).
 
 Backends: numpy arrays in -> numpy arrays out; torch tensors in -> torch tensors out on the same
-device (nothing goes to the host).  Tables: uint8 images -> int32 table (exact; images with
-``255*H*W >= 2**31``, about 2900x2900, are refused); bool/float images -> float64 table on both
-backends (a float32 table would lose ~1e-4 absolute precision already at 60x60, since the corner
-values grow like ``H*W``).  Outputs are float32; uint8 images are divided by 255 so that the output
-is in ``[0, 1]``; float images are not rescaled (in ``[0, 1]`` if the image is, up to float64
-rounding of the table, ~1e-16 relative).
+device (nothing goes to the host; on CPU, small torch batches run the numpy kernel on zero-copy
+views because torch's per-op overhead dominates there, see ``TORCH_CPU_NUMPY_BELOW``).
+
+Tables: uint8 images -> int32 table (exact; 4 bytes per pixel; images with ``H*W >
+UINT8_MAX_PIXELS``, about 2901x2901, are refused because the sums could overflow); bool/float
+images -> float64 table on both backends (8 bytes per pixel; a float32 table would already lose
+~1e-4 absolute precision at 60x60 since the corner values grow like ``H*W``).  Outputs are float32;
+uint8 images are divided by 255, so the output is in ``[0, 1]`` exactly (a full-white block gives
+exactly 1.0); float images are not rescaled (absolute error ~``H*W*1e-16`` from the float64 sums,
+so a black region can read e.g. 6e-14 instead of 0; float32 images of 8-bit data / 255 sum exactly).
+
+Performance (2-core CPU, g=12, k=3, see ``benchmarks/retina_speed.py``): a few hundred thousand to
+about a million glimpses/s at batch 1024.  Torch's intra-op threads collapse when the cores are
+oversubscribed (e.g. vector-env worker processes plus a trainer): then prefer numpy or
+``torch.set_num_threads(1)``.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
-import threading
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -108,31 +116,6 @@ def _torch_consts(g: int, k: int, uint8: bool, device: Any):
     )
 
 
-class _Workspace(threading.local):
-    """Per-thread scratch buffers for the numpy path.
-
-    Fresh multi-MB temporaries are mmap'ed and page-faulted on every call, which costs as much as
-    the gather itself at batch 1024; reusing grow-only buffers avoids that.  Thread-local so that
-    concurrent callers never share scratch memory.
-    """
-
-    def __init__(self) -> None:
-        self.idx = np.empty(0, np.intp)
-        self.a = np.empty(0, np.int32)
-        self.b = np.empty(0, np.int32)
-
-    def get(self, m: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.idx.size < m:
-            self.idx = np.empty(m, np.intp)
-        if self.a.size < m or self.a.dtype != dtype:
-            self.a = np.empty(m, dtype)
-            self.b = np.empty(m, dtype)
-        return self.idx[:m], self.a[:m], self.b[:m]
-
-
-_WS = _Workspace()
-
-
 # --------------------------------------------------------------------------------------------------
 # integral image
 # --------------------------------------------------------------------------------------------------
@@ -156,8 +139,10 @@ def integral_image(images: Array) -> Array:
     dt = np.int32 if uint8 else np.float64
     table = np.zeros(images.shape[:-2] + (images.shape[-2] + 1, images.shape[-1] + 1), dt)
     inner = table[..., 1:, 1:]
-    np.cumsum(images, axis=-2, dtype=dt, out=inner)  # bool/uint8 are cast up before summing
-    np.cumsum(inner, axis=-1, out=inner)
+    # Rows first: the running sum along the contiguous axis is the slow, sequential one; doing it
+    # on the input (1-byte uint8 reads) and then adding whole rows is ~1.5x faster than the reverse.
+    np.cumsum(images, axis=-1, dtype=dt, out=inner)  # bool/uint8 are cast up before summing
+    np.cumsum(inner, axis=-2, out=inner)
     return table
 
 
@@ -200,9 +185,21 @@ def _integral_torch(images: Any) -> Any:
     import torch
 
     uint8 = _check_images(tuple(images.shape), str(images.dtype), _torch_kind(images.dtype))
+    numpy_dtypes = (torch.uint8, torch.bool, torch.float16, torch.float32, torch.float64)
+    if images.device.type == "cpu" and images.dtype in numpy_dtypes and not images.requires_grad:
+        # On CPU numpy's cumsum is 2-5x faster than torch's, and numpy allocates big arrays on
+        # huge pages (fewer TLB misses in the random gathers later, ~10% at 400x400).  Zero-copy.
+        return torch.from_numpy(integral_image(images.detach().numpy()))
+    return _integral_torch_native(images, uint8)
+
+
+def _integral_torch_native(images: Any, uint8: bool) -> Any:
+    """Table computed with torch ops on the images' own device (GPU path)."""
+    import torch
+
     dt = torch.int32 if uint8 else torch.float64
     table = images.new_zeros(images.shape[:-2] + (images.shape[-2] + 1, images.shape[-1] + 1), dtype=dt)
-    table[..., 1:, 1:] = images.cumsum(-2, dtype=dt).cumsum(-1)
+    table[..., 1:, 1:] = images.cumsum(-1, dtype=dt).cumsum(-2)
     return table
 
 
@@ -284,26 +281,35 @@ def _glimpse_numpy(table: np.ndarray, loc: np.ndarray, g: int, k: int, uint8: bo
     lim = np.array([w1 - 1, h1 - 1])  # (W, H): x first, like the locations
     # Centres in pixels, clipped far outside the image (result unchanged: all zeros) so that the
     # float -> int conversion below can never overflow for huge locations.
+    # (np.maximum/np.minimum rather than np.clip: same result, a third of the call overhead.)
     c = (loc + 1.0) * (0.5 * lim)
-    np.clip(c, -margin, lim + margin, out=c)
+    np.minimum(np.maximum(c, -margin, out=c), lim + margin, out=c)
     corner = np.floor(c[:, :, None] + half).astype(np.intp)  # (N, 2, k) top-left x0, y0 per scale
     edges = corner[..., None] + off  # (N, 2, k, g+1) block edges
-    np.clip(edges, 0, lim[:, None, None], out=edges)  # clamping == zero padding outside the image
+    # clamping the edges to [0, W] x [0, H] == zero padding outside the image
+    np.minimum(np.maximum(edges, 0, out=edges), lim[:, None, None], out=edges)
     ex = edges[:, 0]
     ey = edges[:, 1] * w1 + (np.arange(n) * (h1 * w1))[:, None, None]  # flat row offsets (+ image base)
     g1 = g + 1
-    m = n * k * g1 * g1
-    idx, cbuf, rbuf = _WS.get(m, table.dtype)
-    np.add(ey[..., None], ex[..., None, :], out=idx.reshape(n, k, g1, g1))
-    # mode='wrap' skips numpy's buffered bounds-checking path (indices are in range by construction).
-    np.take(table.reshape(-1), idx, out=cbuf, mode="wrap")
-    # 2-D difference on the flat (N*k*(g+1)*(g+1)) corner array: rows are g+1 apart, columns 1 apart.
-    # Entries that straddle two rows/patches are garbage but never selected below.
-    np.subtract(cbuf[g1:], cbuf[:-g1], out=rbuf[: m - g1])
-    np.subtract(rbuf[1 : m - g1], rbuf[: m - g1 - 1], out=cbuf[: m - g1 - 1])
-    np.copyto(out, cbuf.reshape(n, k, g1, g1)[:, :, :g, :g], casting="unsafe")
+    idx = ey[..., None] + ex[..., None, :]  # (N, k, g+1, g+1) flat indices of the corner grids
+    # mode='wrap' skips numpy's bounds-checking path (indices are in range by construction).
+    corners = np.take(table.reshape(-1), idx.reshape(-1), mode="wrap")
+    # 2-D difference on the flat (N*k*(g+1)*(g+1)) corner array, rows g+1 apart, columns 1 apart:
+    # long contiguous ops instead of many tiny strided ones.  Entries that straddle two rows or
+    # patches are garbage and never selected by the strided view below.
+    m = corners.size
+    rows = corners[g1:] - corners[:-g1]
+    d = np.empty_like(corners)  # the last g1+1 entries stay unset: only straddling garbage lives there
+    np.subtract(rows[1:], rows[:-1], out=d[: m - g1 - 1])
+    np.copyto(out, d.reshape(n, k, g1, g1)[:, :, :g, :g], casting="unsafe")
     out /= denom  # true division: a full 255-block gives exactly 1.0
     return out
+
+
+#: Below this many corner reads (``N * k * (g+1)**2``) a CPU torch call runs the numpy kernel on
+#: zero-copy views: torch's per-op overhead (~4 us vs ~1 us) dominates small batches and torch only
+#: multi-threads ops above 32768 elements anyway.  E.g. g=12, k=3: batches below ~260 glimpses.
+TORCH_CPU_NUMPY_BELOW = 2**17
 
 
 def _glimpse_torch(table: Any, locations: Any, g: int, k: int, uint8: bool) -> Any:
@@ -313,39 +319,68 @@ def _glimpse_torch(table: Any, locations: Any, g: int, k: int, uint8: bool) -> A
     if not isinstance(locations, torch.Tensor):
         locations = torch.as_tensor(np.asarray(locations))
     single = _check_table_locs(table.ndim, tuple(table.shape), tuple(locations.shape))
-    if table.dtype in (torch.bool, torch.complex64, torch.complex128) or locations.dtype in (
-        torch.bool,
-        torch.complex64,
-        torch.complex128,
-    ):
+    bad = (torch.bool, torch.complex64, torch.complex128)
+    if table.dtype in bad or locations.dtype in bad:
         raise ValueError(f"table and locations must be real numeric, got {table.dtype} and {locations.dtype}")
     _check_uint8_flag(not table.dtype.is_floating_point, str(table.dtype), uint8)
     if single:
         table, locations = table[None], locations[None]
-    loc = locations.to(device=dev, dtype=torch.float64)
-    half, off, denom, margin = _torch_consts(g, k, uint8, dev)
-    n, h1, w1 = table.shape
+    n = table.shape[0]
     if dev.type == "cpu":
-        if not bool(torch.isfinite(loc).all()):
-            raise ValueError("locations contain NaN or infinite values")
-    else:  # no device sync: send non-finite centres far away (all-zero glimpse)
+        loc = locations.detach().to(dtype=torch.float64)
+        if n * k * (g + 1) ** 2 < TORCH_CPU_NUMPY_BELOW and table.dtype != torch.bfloat16:
+            loc_np = loc.numpy()
+            if not np.isfinite(loc_np).all():
+                raise ValueError("locations contain NaN or infinite values")
+            out = torch.from_numpy(_glimpse_numpy(table.detach().numpy(), loc_np, g, k, uint8))
+        else:
+            if not bool(torch.isfinite(loc).all()):
+                raise ValueError("locations contain NaN or infinite values")
+            out = _torch_kernel(table, loc, g, k, uint8)
+    else:
+        # A NaN check here would cost a device->host sync per call; instead non-finite centres are
+        # sent far outside the image, which gives an all-zero glimpse.
+        loc = locations.to(device=dev, dtype=torch.float64)
         loc = torch.nan_to_num(loc, nan=1e9, posinf=1e9, neginf=-1e9)
+        out = _torch_kernel(table, loc, g, k, uint8)
+    return out[0] if single else out
+
+
+@functools.lru_cache(maxsize=256)
+def _torch_bounds(w: int, h: int, margin: int, device: Any):
+    """Per-(image size, device) constant tensors for :func:`_torch_kernel`: centre scale, centre
+    clip range, edge clip range (x first, like the locations)."""
+    import torch
+
+    f64 = dict(dtype=torch.float64, device=device)
+    return (
+        torch.tensor([0.5 * w, 0.5 * h], **f64),
+        torch.tensor([-margin, -margin], **f64),
+        torch.tensor([w + margin, h + margin], **f64),
+        torch.zeros((), dtype=torch.int64, device=device),
+        torch.tensor([w, h], dtype=torch.int64, device=device).view(2, 1, 1),
+    )
+
+
+def _torch_kernel(table: Any, loc: Any, g: int, k: int, uint8: bool) -> Any:
+    """Same algorithm as :func:`_glimpse_numpy` in torch ops (any device); ``loc`` float64, finite."""
+    import torch
+
+    n, h1, w1 = table.shape
     if n == 0:
-        out = table.new_empty((0, k, g, g), dtype=torch.float32)
-        return out[0] if single else out
-    w, h = w1 - 1, h1 - 1
-    cx = ((loc[:, 0] + 1.0) * (0.5 * w)).clamp_(-margin, w + margin)
-    cy = ((loc[:, 1] + 1.0) * (0.5 * h)).clamp_(-margin, h + margin)
-    ex = (torch.floor(cx[:, None] + half).long()[:, :, None] + off).clamp_(0, w)  # (N, k, g+1)
-    ey = (torch.floor(cy[:, None] + half).long()[:, :, None] + off).clamp_(0, h).mul_(w1)
+        return table.new_empty((0, k, g, g), dtype=torch.float32)
+    half, off, denom, margin = _torch_consts(g, k, uint8, table.device)
+    scale, cmin, cmax, emin, emax = _torch_bounds(w1 - 1, h1 - 1, margin, table.device)
+    c = torch.clamp((loc + 1.0) * scale, cmin, cmax)  # (N, 2) centres in pixels, see _glimpse_numpy
+    edges = torch.floor(c[:, :, None] + half).long()[..., None] + off  # (N, 2, k, g+1)
+    edges = torch.clamp(edges, emin, emax)  # clamping == zero padding outside the image
     g1 = g + 1
-    idx = (ey[..., None] + ex[..., None, :]).view(n, k * g1 * g1)
+    idx = ((edges[:, 1] * w1)[..., None] + edges[:, 0, :, None, :]).view(n, k * g1 * g1)
     corners = torch.gather(table.reshape(n, h1 * w1), 1, idx).view(-1)
     rows = corners[g1:] - corners[:-g1]  # flat 2-D difference, see _glimpse_numpy
     d = rows[1:] - rows[:-1]  # length m - g1 - 1; the strided view below stays inside it
     sel = d.as_strided((n, k, g, g), (k * g1 * g1, g1 * g1, g1, 1))
-    out = sel.to(torch.float32).div_(denom)
-    return out[0] if single else out
+    return sel.to(torch.float32).div_(denom)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -368,8 +403,15 @@ def glimpse(images: Array, locations: Array, glimpse_size: int, n_scales: int = 
     """
     _check_sizes(glimpse_size, n_scales)
     table = integral_image(images)
-    is_int = (not table.dtype.is_floating_point) if _is_tensor(table) else table.dtype.kind == "i"
+    is_int = _table_is_int(table)
     return glimpse_from_integral(table, locations, glimpse_size, n_scales, image_is_uint8=is_int)
+
+
+def _table_is_int(table: Array) -> bool:
+    """Integer tables come from uint8 images (see :func:`integral_image`)."""
+    if _is_tensor(table):
+        return not table.dtype.is_floating_point
+    return np.asarray(table).dtype.kind in "iu"
 
 
 class Retina:
@@ -400,8 +442,10 @@ class Retina:
     def __call__(self, table: Array, locations: Array) -> Array:
         """Glimpses at ``locations`` from ``table``; an integer table means uint8 images (see
         :func:`glimpse_from_integral`)."""
-        is_int = (not table.dtype.is_floating_point) if _is_tensor(table) else np.asarray(table).dtype.kind in "iu"
-        return glimpse_from_integral(table, locations, self.glimpse_size, self.n_scales, image_is_uint8=is_int)
+        return glimpse_from_integral(
+            table, locations, self.glimpse_size, self.n_scales, image_is_uint8=_table_is_int(table)
+        )
 
     def __repr__(self) -> str:
+        """``Retina(glimpse_size=g, n_scales=k)``."""
         return f"Retina(glimpse_size={self.glimpse_size}, n_scales={self.n_scales})"

@@ -13,13 +13,24 @@ import numpy as np
 import pytest
 import torch
 
+import ram_env.retina as retina_mod
 from ram_env.retina import (
     UINT8_MAX_PIXELS,
+    _integral_torch_native,
     Retina,
     glimpse,
     glimpse_from_integral,
     integral_image,
 )
+
+
+@pytest.fixture(autouse=True, params=["small-batch", "torch-kernel"])
+def torch_cpu_kernel(request, monkeypatch):
+    """Run every test twice: small CPU torch batches normally use the numpy kernel on zero-copy
+    views; the second run forces the torch kernel (what large batches and GPUs use)."""
+    if request.param == "torch-kernel":
+        monkeypatch.setattr(retina_mod, "TORCH_CPU_NUMPY_BELOW", 0)
+    return request.param
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,6 +304,17 @@ def test_torch_backend_types():
     torch.testing.assert_close(out, out2, rtol=0, atol=0)
     # float16 image -> float64 table
     assert integral_image(img.half()).dtype == torch.float64
+    # the pure-torch table code (used off-CPU; on CPU for bfloat16 / requires_grad) matches numpy's
+    imgs = np.random.default_rng(0).random((2, 9, 13))
+    for t_img in (torch.from_numpy(imgs).bfloat16(), torch.from_numpy(imgs).requires_grad_()):
+        want = integral_image(t_img.detach().double().numpy())
+        got = integral_image(t_img)
+        assert got.dtype == torch.float64 and got.shape == (2, 10, 14)
+        np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-12)
+    u8 = torch.randint(0, 256, (2, 9, 13), dtype=torch.uint8)
+    native = _integral_torch_native(u8, True)  # what a CUDA tensor gets
+    assert native.dtype == torch.int32
+    np.testing.assert_array_equal(native.numpy(), integral_image(u8.numpy()))
 
 
 def test_empty_batch():
