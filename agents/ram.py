@@ -40,7 +40,7 @@ from stable_baselines3.common.utils import safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from agents.policy import RAMPolicy
+from agents.policy import RAMPolicy, check_ram_spaces
 
 SelfRAM = TypeVar("SelfRAM", bound="RAM")
 
@@ -100,6 +100,8 @@ class RAM(BaseAlgorithm):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
         if hybrid not in (True, False, "auto"):
             raise ValueError(f"hybrid must be True, False or 'auto', got {hybrid!r}")
+        if env is not None and hasattr(env, "action_space"):
+            check_ram_spaces(env.observation_space, env.action_space)  # a clear error before SB3's assertion
         schedule = LinearDecay(learning_rate) if lr_decay == "linear" and not callable(learning_rate) else learning_rate
         super().__init__(policy, env, schedule, policy_kwargs=policy_kwargs, stats_window_size=stats_window_size,
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
@@ -228,7 +230,8 @@ class RAM(BaseAlgorithm):
             self.logger.record("train/n_updates", self.n_updates, exclude="tensorboard")
             if log_interval and self.n_updates % log_interval == 0:
                 self._dump_logs()
-        self._rollout_start = None
+        if continue_training:
+            self._rollout_start = None  # else a save after a mid-batch stop must replay that batch
         callback.on_training_end()
         return self
 
@@ -275,6 +278,9 @@ class RAM(BaseAlgorithm):
         finally:
             tmp.unlink(missing_ok=True)
         return None
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.optimizer"], []  # the optimizer's moments too: a resume must be exact
 
     def _excluded_save_params(self) -> list[str]:
         return super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng"]

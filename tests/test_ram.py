@@ -1,0 +1,153 @@
+"""The RAM agent: gradient routing of the hybrid loss, learning on a small budget, save/load, exact resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+from torch.nn import functional as F
+
+from agents import RAM, RAMPolicy
+from agents.evaluation import evaluate, wilson_interval
+from ram_env import make_sb3_vec_env
+from tests.conftest import requires_mnist
+from tests.test_envs_classification import toy_dataset
+
+KW = dict(dataset=toy_dataset(200), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
+
+
+def small_model(seed: int = 0, **kwargs) -> RAM:
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=8, seed=seed, env_kwargs=KW)
+    return RAM("RAMPolicy", venv, seed=seed, device="cpu", **kwargs)
+
+
+def _grads(module) -> float:
+    return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+
+def _forward(policy: RAMPolicy, batch: int = 4):
+    torch.manual_seed(0)
+    glimpse = torch.rand((batch,) + policy.observation_space["glimpse"].shape)
+    location = torch.rand(batch, 2) * 2 - 1
+    out = policy(glimpse, location, policy.initial_state(batch))
+    return policy(glimpse, location, out.state)  # two steps, so the recurrence is in the graph
+
+
+def test_cross_entropy_reaches_action_core_glimpse_but_not_location_or_baseline():
+    policy = small_model().policy
+    out = _forward(policy)
+    F.cross_entropy(out.logits, torch.tensor([0, 1, 2, 3])).backward()
+    assert _grads(policy.action_net) > 0 and _grads(policy.core) > 0 and _grads(policy.glimpse_net) > 0
+    assert _grads(policy.location_net) == 0 and _grads(policy.baseline_net) == 0
+
+
+def test_location_reinforce_trains_only_the_location_network():
+    policy = small_model().policy
+    out = _forward(policy)
+    dist = policy.location_distribution(out.location_mean)
+    sample = dist.sample()
+    (-(dist.log_prob(sample).sum(1) * torch.tensor([1.0, -1.0, 0.5, 2.0]))).mean().backward()
+    assert _grads(policy.location_net) > 0
+    assert _grads(policy.core) == 0 and _grads(policy.glimpse_net) == 0 and _grads(policy.action_net) == 0
+
+
+def test_baseline_mse_trains_only_the_baseline():
+    policy = small_model().policy
+    out = _forward(policy)
+    F.mse_loss(out.baseline, torch.ones(4)).backward()
+    assert _grads(policy.baseline_net) > 0
+    assert _grads(policy.core) == 0 and _grads(policy.location_net) == 0 and _grads(policy.action_net) == 0
+
+
+def test_catch_mode_samples_the_game_action_and_has_no_supervised_term():
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0)
+    model = RAM("RAMPolicy", venv, seed=0, core="lstm")
+    assert model.hybrid is False and model.policy.stochastic_choice
+    assert model.policy.core_kind == "lstm"
+    model.learn(4 * 23 * 2)
+    assert model.n_updates == 2
+
+
+def test_ram_rejects_spaces_it_cannot_use():
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=2, env_kwargs=dict(KW, action_mode="discrete"))
+    with pytest.raises(ValueError, match="action_mode='box'|Box"):
+        RAM("RAMPolicy", venv)
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=2, env_kwargs=dict(KW, obs_mode="full"))
+    with pytest.raises(ValueError, match="glimpse"):
+        RAM("RAMPolicy", venv)
+
+
+def test_save_load_round_trips_predictions_exactly(tmp_path):
+    model = small_model()
+    model.learn(8 * 3 * 3)
+    model.save(tmp_path / "ram")
+    assert (tmp_path / "ram.zip").exists() and not list(tmp_path.glob("*.tmp"))
+    loaded = RAM.load(tmp_path / "ram.zip", device="cpu")
+    obs = model.get_env().reset()
+    a1, s1 = model.predict(obs, deterministic=True)
+    a2, s2 = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(a1, a2)
+    for x, y in zip(s1, s2):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_predict_follows_sb3_recurrent_contract_and_evaluate_policy_works():
+    model = small_model()
+    venv = model.get_env()
+    obs = venv.reset()
+    action, state = model.predict(obs, state=None, episode_start=np.ones(8, bool))
+    assert action.shape == (8, 12) and np.abs(action).max() <= 1
+    single_obs = {k: v[0] for k, v in obs.items()}
+    action1, _ = model.predict(single_obs, deterministic=True)
+    assert action1.shape == (12,)
+    mean, _ = evaluate_policy(model, venv, n_eval_episodes=16)
+    assert 0.0 <= mean <= 1.0
+
+
+class StopAt(BaseCallback):
+    """Stops training after ``n`` env steps (mid-batch) and saves there, as a crash would leave it."""
+
+    def __init__(self, n: int, path):
+        super().__init__()
+        self.n, self.path = n, path
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.n:
+            self.model.save(self.path)
+            return False
+        return True
+
+
+def test_resume_from_a_mid_batch_checkpoint_continues_identically(tmp_path):
+    total = 8 * 3 * 6  # six batches
+    reference = small_model(seed=3)
+    reference.learn(total)
+
+    interrupted = small_model(seed=3)
+    interrupted.learn(total, callback=StopAt(8 * 3 * 2 + 8, tmp_path / "ckpt"))  # in the third batch
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=8, seed=3, env_kwargs=KW)
+    resumed = RAM.load(tmp_path / "ckpt.zip", env=venv, device="cpu")
+    assert resumed.num_timesteps == 8 * 3 * 2  # rewound to the start of the interrupted batch
+    resumed.learn(total - resumed.num_timesteps, reset_num_timesteps=False)
+    assert resumed.num_timesteps == reference.num_timesteps
+    for (name, p), q in zip(reference.policy.state_dict().items(), resumed.policy.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
+
+
+def test_wilson_interval():
+    low, high = wilson_interval(50, 100)
+    assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+
+
+@requires_mnist
+def test_ram_learns_mnist_far_above_chance_on_a_small_budget():
+    torch.manual_seed(0)
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=100, seed=0, split="train[:5000]")
+    model = RAM("RAMPolicy", venv, seed=0, device="cpu")
+    model.learn(300_000)
+    test = make_sb3_vec_env("RAM-MNIST-v0", n_envs=500, seed=1, split="test[:1000]", shuffle=False, monitor=False)
+    result = evaluate(model, test, 1000)
+    assert result.rate > 0.5, result  # chance is 0.1
