@@ -59,13 +59,18 @@ class RAMPolicy(BasePolicy):
             reproductions use 0.1); None keeps PyTorch's default initialisation.
         stochastic_choice: sample the class/game action from the softmax when not deterministic
             (REINFORCE on the choice, as in Catch); False always takes the argmax (hybrid training).
+        location_lr_scale: the location network's learning rate as a multiple of the others' (its own
+            optimizer parameter group; 1.0, the default, keeps one group as before). Beyond the paper,
+            which uses one learning rate: a smaller one keeps the location policy from drifting while
+            the reward still says little about where to look (see :class:`agents.ram.RAM`).
         optimizer_class, optimizer_kwargs: the optimizer (SGD with momentum 0.9 by default, as in the paper).
     """
 
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
                  core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
                  hidden_size: int = 256, location_std: float = 0.1, detach_location: bool = True,
-                 stochastic_choice: bool = False, init_scale: float | None = None, optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
+                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
             optimizer_kwargs = {"momentum": 0.9} if optimizer_class is torch.optim.SGD else {}
@@ -91,12 +96,23 @@ class RAMPolicy(BasePolicy):
             # Uniform in [-s, s], as the paper's Torch implementation initialised every parameter.
             for p in self.parameters():
                 nn.init.uniform_(p, -init_scale, init_scale)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self.location_lr_scale = float(location_lr_scale)
+        lr = lr_schedule(1)
+        if self.location_lr_scale == 1.0:
+            params: Any = self.parameters()
+        else:
+            # Two groups; RAM._update_learning_rate multiplies each group's lr by its "lr_scale".
+            loc = set(self.location_net.parameters())
+            params = [{"params": [p for p in self.parameters() if p not in loc], "lr_scale": 1.0},
+                      {"params": list(self.location_net.parameters()), "lr_scale": self.location_lr_scale,
+                       "lr": lr * self.location_lr_scale}]
+        self.optimizer = self.optimizer_class(params, lr=lr, **self.optimizer_kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
-                    stochastic_choice=self.stochastic_choice, init_scale=self.init_scale, optimizer_class=self.optimizer_class,
+                    stochastic_choice=self.stochastic_choice, init_scale=self.init_scale,
+                    location_lr_scale=self.location_lr_scale, optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)
         return data
 

@@ -87,6 +87,7 @@ class RAM(BaseAlgorithm):
     def __init__(self, policy: str | type[RAMPolicy], env: GymEnv | str | None, learning_rate: Any = 1e-3,
                  lr_decay: str = "linear", optimizer: str = "adam", n_envs: int = 20, location_std: float = 0.1,
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
+                 entropy_coef: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
                  env_kwargs: dict | None = None, policy_kwargs: dict | None = None, stats_window_size: int = 100,
                  tensorboard_log: str | None = None, verbose: int = 0, seed: int | None = None,
                  device: torch.device | str = "auto", _init_setup_model: bool = True):
@@ -111,6 +112,11 @@ class RAM(BaseAlgorithm):
         self.hybrid = hybrid
         self.core = core
         self.max_grad_norm = max_grad_norm
+        self.entropy_coef = float(entropy_coef)
+        self.normalize_advantage = bool(normalize_advantage)
+        if not location_lr_scale >= 0:
+            raise ValueError(f"location_lr_scale must be >= 0, got {location_lr_scale}")
+        self.location_lr_scale = float(location_lr_scale)
         self.n_updates = 0
         self._rollout_start: dict[str, Any] | None = None
         if _init_setup_model:
@@ -127,6 +133,7 @@ class RAM(BaseAlgorithm):
         kwargs.setdefault("stochastic_choice", not self.hybrid)
         if self.core is not None:
             kwargs.setdefault("core", self.core)
+        kwargs.setdefault("location_lr_scale", getattr(self, "location_lr_scale", 1.0))
         kwargs.setdefault("optimizer_class", torch.optim.SGD if self.optimizer_name == "sgd" else torch.optim.Adam)
         self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
         self.policy = self.policy.to(self.device)
@@ -163,7 +170,7 @@ class RAM(BaseAlgorithm):
             # ---- one batch of episodes, the graph kept for backprop through time
             obs = self._last_obs
             state = policy.initial_state(n)
-            location_logp, choice_logp, baselines = [], [], []
+            location_logp, choice_logp, choice_entropy, baselines = [], [], [], []
             while True:
                 out = policy(torch.as_tensor(obs["glimpse"], device=device),
                              torch.as_tensor(obs["location"], device=device), state)
@@ -174,6 +181,7 @@ class RAM(BaseAlgorithm):
                     choice_dist = torch.distributions.Categorical(logits=out.logits)
                     choice = choice_dist.sample()
                     choice_logp.append(choice_dist.log_prob(choice))
+                    choice_entropy.append(choice_dist.entropy())
                 else:
                     choice = out.logits.argmax(dim=1)
                 action = policy.encode_action(next_location, choice).cpu().numpy()
@@ -200,17 +208,24 @@ class RAM(BaseAlgorithm):
             returns = torch.as_tensor(rewards, dtype=torch.float32, device=device)
             b = torch.stack(baselines, dim=1)                      # (n, T)
             advantage = (returns[:, None] - b).detach()
+            if self.normalize_advantage:
+                advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
             loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
             loss_reinforce = torch.zeros((), device=device)
             if location_logp:
                 loss_reinforce = -(torch.stack(location_logp, dim=1) * advantage[:, :-1]).sum(dim=1).mean()
             if choice_logp:
                 loss_reinforce = loss_reinforce - (torch.stack(choice_logp, dim=1) * advantage).sum(dim=1).mean()
+            loss_entropy = torch.zeros((), device=device)
+            if choice_entropy:
+                loss_entropy = -torch.stack(choice_entropy, dim=1).sum(dim=1).mean()
             loss_action = torch.zeros((), device=device)
             if self.hybrid:
                 labels = _labels_from_infos(infos)
                 loss_action = F.cross_entropy(out.logits, torch.as_tensor(labels, device=device))
             loss = loss_action + loss_reinforce + loss_baseline
+            if self.entropy_coef:
+                loss = loss + self.entropy_coef * loss_entropy
 
             policy.optimizer.zero_grad()
             loss.backward()
@@ -223,6 +238,8 @@ class RAM(BaseAlgorithm):
             self.logger.record("train/loss_action", loss_action.item())
             self.logger.record("train/loss_reinforce", loss_reinforce.item())
             self.logger.record("train/loss_baseline", loss_baseline.item())
+            if choice_entropy:
+                self.logger.record("train/choice_entropy", -loss_entropy.item() / len(choice_entropy))
             self.logger.record("train/baseline_error", (returns[:, None] - b).abs().mean().item())
             self.logger.record("train/location_std", policy.location_std)
             self.logger.record("train/location_mean_abs", out.location_mean.abs().mean().item())
@@ -234,6 +251,14 @@ class RAM(BaseAlgorithm):
             self._rollout_start = None  # else a save after a mid-batch stop must replay that batch
         callback.on_training_end()
         return self
+
+    def _update_learning_rate(self, optimizers) -> None:
+        """SB3's schedule, times each parameter group's ``lr_scale`` (the location network's, see ``location_lr_scale``)."""
+        lr = self.lr_schedule(self._current_progress_remaining)
+        self.logger.record("train/learning_rate", lr)
+        for optimizer in optimizers if isinstance(optimizers, list) else [optimizers]:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
 
     def _dump_logs(self) -> None:
         elapsed = max((time.time_ns() - self.start_time) / 1e9, 1e-9)

@@ -44,7 +44,7 @@ class ActionCodec:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {mode!r}")
         if int(n_choices) < 2:
             raise ValueError(f"n_choices must be >= 2, got {n_choices}")
-        if int(location_grid) < 2:
+        if not isinstance(location_grid, (int, np.integer)) or isinstance(location_grid, bool) or location_grid < 2:
             raise ValueError(f"location_grid must be >= 2 (cells per axis), got {location_grid}")
         self.mode = mode
         self.n_choices = int(n_choices)

@@ -47,10 +47,6 @@ class SceneGenerator:
         self.images, self.labels = images, labels.astype(np.int64, copy=False)
         self.image_size, self.n_clutter, self.clutter_size = int(image_size), int(n_clutter), int(clutter_size)
         self.translate = self.image_size != h or self.image_size != w
-        # Index grids reused by every paste (offsets are added per scene).
-        self._digit_rows = np.arange(h)[None, :, None]
-        self._digit_cols = np.arange(w)[None, None, :]
-        self._piece = np.arange(self.clutter_size)
 
     def sample(self, rng: np.random.Generator, n: int, indices: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -64,20 +60,28 @@ class SceneGenerator:
         digits, labels = self.images[idx], self.labels[idx]
         if not self.translate and not self.n_clutter:
             return np.ascontiguousarray(digits), labels
-        s = self.image_size
+        s, c = self.image_size, self.clutter_size
         canvas = np.zeros((n, s, s), np.uint8)
-        batch = np.arange(n)[:, None, None]
-        c, p = self.clutter_size, self._piece
-        for _ in range(self.n_clutter):
-            # Pieces are pasted one at a time so overlapping pieces combine by max, not last-write.
-            src = self.images[rng.integers(0, m, n)]
-            sy, sx = rng.integers(0, h - c + 1, n), rng.integers(0, w - c + 1, n)
-            dy, dx = rng.integers(0, s - c + 1, n), rng.integers(0, s - c + 1, n)
-            piece = src[batch, (sy[:, None] + p)[:, :, None], (sx[:, None] + p)[:, None, :]]
-            rows, cols = (dy[:, None] + p)[:, :, None], (dx[:, None] + p)[:, None, :]
-            canvas[batch, rows, cols] = np.maximum(canvas[batch, rows, cols], piece)
+        batch = np.arange(n)
+        if self.n_clutter:
+            # Windows views make every paste a copy of whole c x c blocks, not a per-pixel gather.
+            sources = _windows(self.images, c)
+            targets = _windows(canvas, c)
+            for _ in range(self.n_clutter):
+                # Pieces are pasted one at a time so overlapping pieces combine by max, not last-write.
+                src = rng.integers(0, m, n)
+                sy, sx = rng.integers(0, h - c + 1, n), rng.integers(0, w - c + 1, n)
+                dy, dx = rng.integers(0, s - c + 1, n), rng.integers(0, s - c + 1, n)
+                targets[batch, dy, dx] = np.maximum(targets[batch, dy, dx], sources[src, sy, sx])
         oy, ox = rng.integers(0, s - h + 1, n), rng.integers(0, s - w + 1, n)
-        rows = oy[:, None, None] + self._digit_rows
-        cols = ox[:, None, None] + self._digit_cols
-        canvas[batch, rows, cols] = np.maximum(canvas[batch, rows, cols], digits)
+        targets = _windows(canvas, h, w)
+        targets[batch, oy, ox] = np.maximum(targets[batch, oy, ox], digits)
         return canvas, labels
+
+
+def _windows(images: np.ndarray, h: int, w: int | None = None) -> np.ndarray:
+    """A writeable view ``(n, H - h + 1, W - w + 1, h, w)`` of every h x w window of a batch of images."""
+    w = h if w is None else w
+    n, height, width = images.shape
+    s0, s1, s2 = images.strides
+    return np.lib.stride_tricks.as_strided(images, (n, height - h + 1, width - w + 1, h, w), (s0, s1, s2, s1, s2))

@@ -15,6 +15,7 @@ have a fixed length, ``episode_length`` steps; the reward comes on the last step
 from __future__ import annotations
 
 import copy
+import inspect
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -161,6 +162,9 @@ class GlimpseCore:
             return reward, terminated, info
         t = self.t[idx]
         r, term, task_info = self.task.step(idx, choices[idx], t)
+        if not np.array_equal(term, t == self.task.episode_length - 1):
+            raise RuntimeError(f"{type(self.task).__name__} ended episodes at other steps than episode_length="
+                               f"{self.task.episode_length}: the task and its declared length disagree")
         reward[idx], terminated[idx] = r, term
         for key, value in task_info.items():
             full = np.zeros((self.n_envs,) + value.shape[1:], value.dtype)
@@ -175,6 +179,10 @@ class GlimpseCore:
         if self.task.dynamic:
             self._update_tables(idx)
         return reward, terminated, info
+
+    def refresh(self, idx: np.ndarray | None = None) -> None:
+        """Rebuild the retina's tables after the task's scenes were edited by hand (tests, scripted setups)."""
+        self._update_tables(np.arange(self.n_envs) if idx is None else np.asarray(idx))
 
     def _update_tables(self, idx: np.ndarray) -> None:
         if self.obs_mode != "glimpse":
@@ -226,13 +234,35 @@ def _info_at(info: dict[str, np.ndarray], env: int) -> dict[str, Any]:
     return {key: value[env].item() if value[env].ndim == 0 else value[env] for key, value in info.items()}
 
 
+def split_kwargs(kwargs: dict, task_cls: type, core_defaults: dict) -> tuple[dict, dict]:
+    """Split env kwargs into ``task_cls`` kwargs and core kwargs (filled from ``core_defaults``).
+
+    Raises:
+        TypeError: a kwarg that neither the task nor the core takes, listing the valid ones.
+    """
+    kwargs = dict(kwargs)
+    core = {key: kwargs.pop(key, default) for key, default in core_defaults.items()}
+    known = set(inspect.signature(task_cls.__init__).parameters) - {"self", "n_envs"}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise TypeError(f"unknown keyword argument(s) {unknown}; valid: {sorted(known | set(core_defaults))}")
+    return kwargs, core
+
+
 class GlimpseEnv(gym.Env):
     """A single glimpse environment: the batched core with one episode.
 
-    Subclasses build their task and call :meth:`_setup`.
+    Subclasses name their ``task_class`` and the ``core_defaults`` (retina, action and observation
+    modes) of their task; every other keyword goes to the task.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    task_class: type[GlimpseTask]
+    core_defaults: dict[str, Any]
+
+    def __init__(self, render_mode: str | None = None, **kwargs):
+        task_kwargs, core_kwargs = split_kwargs(kwargs, self.task_class, self.core_defaults)
+        self._setup(self.task_class(1, **task_kwargs), render_mode, **core_kwargs)
 
     def _setup(self, task: GlimpseTask, render_mode: str | None, **core_kwargs) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -283,6 +313,14 @@ class GlimpseVectorEnv(VectorEnv):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+    task_class: type[GlimpseTask]
+    core_defaults: dict[str, Any]
+
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep", **kwargs):
+        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        task_kwargs, core_kwargs = split_kwargs(kwargs, self.task_class, self.core_defaults)
+        self._setup(self.task_class(int(num_envs), **task_kwargs), render_mode, autoreset_mode, **core_kwargs)
 
     def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", **core_kwargs) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

@@ -69,7 +69,6 @@ The paper gives no ball speed, paddle start or bounce rule; the choices above ar
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -278,34 +277,15 @@ _CORE_DEFAULTS = dict(glimpse_size=6, n_scales=3, action_mode="box", obs_mode="g
                       initial_location="center")
 
 
-def split_kwargs(kwargs: dict, task_cls: type, core_defaults: dict) -> tuple[dict, dict]:
-    """Split env kwargs into ``task_cls`` kwargs and core kwargs (filled from ``core_defaults``).
-
-    Raises:
-        TypeError: a kwarg that neither the task nor the core takes, listing the valid ones.
-    """
-    kwargs = dict(kwargs)
-    core = {key: kwargs.pop(key, default) for key, default in core_defaults.items()}
-    known = set(inspect.signature(task_cls.__init__).parameters) - {"self", "n_envs"}
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise TypeError(f"unknown keyword argument(s) {unknown}; valid: {sorted(known | set(core_defaults))}")
-    return kwargs, core
-
-
 class CatchEnv(GlimpseEnv):
     """Catch through the retina (see the module docstring for spaces, rules and kwargs)."""
 
-    def __init__(self, render_mode: str | None = None, **kwargs):
-        task_kwargs, core_kwargs = split_kwargs(kwargs, CatchTask, _CORE_DEFAULTS)
-        self._setup(CatchTask(1, **task_kwargs), render_mode, **core_kwargs)
+    task_class = CatchTask
+    core_defaults = _CORE_DEFAULTS
 
 
 class CatchVectorEnv(GlimpseVectorEnv):
     """``num_envs`` Catch games in array code (same rules as :class:`CatchEnv`)."""
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep", **kwargs):
-        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        task_kwargs, core_kwargs = split_kwargs(kwargs, CatchTask, _CORE_DEFAULTS)
-        self._setup(CatchTask(int(num_envs), **task_kwargs), render_mode, autoreset_mode, **core_kwargs)
+    task_class = CatchTask
+    core_defaults = _CORE_DEFAULTS

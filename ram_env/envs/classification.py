@@ -46,7 +46,6 @@ maximum) nor where the first glimpse goes (we draw it uniformly, as public repro
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -120,28 +119,15 @@ _CORE_DEFAULTS = dict(glimpse_size=8, n_scales=1, action_mode="box", obs_mode="g
                       initial_location="random")
 
 
-def _split_kwargs(kwargs: dict) -> tuple[dict, dict]:
-    core = {key: kwargs.pop(key, default) for key, default in _CORE_DEFAULTS.items()}
-    known = set(inspect.signature(ClassificationTask.__init__).parameters) - {"self", "n_envs"}
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise TypeError(f"unknown keyword argument(s) {unknown}; valid: {sorted(known | set(_CORE_DEFAULTS))}")
-    return kwargs, core
-
-
 class ClassificationEnv(GlimpseEnv):
     """Glimpse classification of MNIST-like scenes (see the module docstring for spaces and rules)."""
 
-    def __init__(self, render_mode: str | None = None, **kwargs):
-        task_kwargs, core_kwargs = _split_kwargs(dict(kwargs))
-        self._setup(ClassificationTask(1, **task_kwargs), render_mode, **core_kwargs)
+    task_class = ClassificationTask
+    core_defaults = _CORE_DEFAULTS
 
 
 class ClassificationVectorEnv(GlimpseVectorEnv):
     """``num_envs`` classification episodes in array code (same rules as :class:`ClassificationEnv`)."""
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep", **kwargs):
-        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        task_kwargs, core_kwargs = _split_kwargs(dict(kwargs))
-        self._setup(ClassificationTask(int(num_envs), **task_kwargs), render_mode, autoreset_mode, **core_kwargs)
+    task_class = ClassificationTask
+    core_defaults = _CORE_DEFAULTS
