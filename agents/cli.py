@@ -111,7 +111,10 @@ def load_checkpoint(path: str, env=None):
     meta = (data or {}).get("ram_meta")
     if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
         raise CLIError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
-    model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
+    try:
+        model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise CLIError(f"cannot load {p} as a {meta['algo']} model: {exc}") from None
     return model, meta
 
 

@@ -14,7 +14,6 @@ have a fixed length, ``episode_length`` steps; the reward comes on the last step
 
 from __future__ import annotations
 
-import copy
 import inspect
 from abc import ABC, abstractmethod
 from typing import Any
@@ -130,7 +129,7 @@ class GlimpseCore:
             return
         if idx.size == self.n_envs:
             # Lets a trainer checkpoint mid-batch and replay the batch exactly on resume.
-            self.rng_state_at_reset = copy.deepcopy(self.rng.bit_generator.state)
+            self.rng_state_at_reset = self.rng.bit_generator.state  # a fresh dict on every read
         self.task.reset(idx, self.rng)
         self.t[idx] = 0
         self.done[idx] = False
