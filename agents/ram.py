@@ -310,6 +310,12 @@ class RAM(BaseAlgorithm):
     def _excluded_save_params(self) -> list[str]:
         return super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng"]
 
+    def set_parameters(self, load_path_or_dict, exact_match: bool = True, device="auto") -> None:
+        """As SB3's; checkpoints without the optimizer's state (older ones) load with a fresh optimizer."""
+        if isinstance(load_path_or_dict, dict) and "policy.optimizer" not in load_path_or_dict:
+            exact_match = False
+        super().set_parameters(load_path_or_dict, exact_match=exact_match, device=device)
+
     @classmethod
     def load(cls, path, env=None, device="auto", custom_objects=None, print_system_info=False, force_reset=True,
              **kwargs):
