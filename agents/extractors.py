@@ -41,5 +41,5 @@ class GlimpseExtractor(BaseFeaturesExtractor):
         g = self.glimpse_net(observations["glimpse"], observations["location"])
         if self.n_steps:
             # SB3 has already one-hot encoded the Discrete step index.
-            return torch.cat([g, observations["step"].float()], dim=1)
+            return torch.cat([g, observations["step"].float().flatten(1)], dim=1)
         return g

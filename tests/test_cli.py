@@ -1,0 +1,94 @@
+"""The `ram` command: train -> checkpoint, metrics, summary; evaluate; render; resume; one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.cli import main
+from tests.conftest import requires_mnist
+
+
+def test_train_evaluate_render_on_catch(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["train", "--total-timesteps", "2000", "--n-envs", "8", "--out", str(out), "--eval-episodes", "40",
+               "--no-progress", "--threads", "1", "--checkpoint-every", "800"])
+    assert rc == 0
+    assert {"model.zip", "progress.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["env_id"] == "RAM-Catch-v0" and summary["algo"] == "ram"
+    assert summary["evaluation"]["episodes"] == 40 and 0 <= summary["evaluation"]["rate"] <= 1
+    assert "catch rate" in capsys.readouterr().out
+
+    assert main(["evaluate", str(out / "model.zip"), "--episodes", "30"]) == 0
+    assert "over 30 episodes" in capsys.readouterr().out
+    gif = tmp_path / "g.gif"
+    assert main(["render", str(out / "model.zip"), "--out", str(gif), "--episodes", "1"]) == 0
+    assert gif.stat().st_size > 1000
+
+    rc = main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1", "--eval-episodes", "10"])
+    assert rc == 0 and "resuming" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--env", "RAM-Nope-v0"], "unknown env"),
+    (["train", "--algo", "sarsa"], "unknown algo"),
+    (["evaluate", "/no/such/model.zip"], "checkpoint not found"),
+])
+def test_user_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_checkpoint_from_another_env_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["train", "--total-timesteps", "400", "--n-envs", "4", "--out", str(out), "--eval-episodes", "4",
+          "--no-progress", "--threads", "1"])
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.zip"), "--env", "RAM-MNIST-v0"]) == 2
+    assert "trained on RAM-Catch-v0" in capsys.readouterr().err
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip")
+    assert main(["evaluate", str(bad)]) == 2
+
+
+def test_missing_data_is_one_line(tmp_path, monkeypatch, capsys):
+    import ram_env.datasets as datasets
+
+    monkeypatch.setenv("RAM_ENV_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", tmp_path / "debian")
+
+    def offline(*args, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(datasets, "_download", offline)
+    rc = main(["train", "--env", "RAM-FashionMNIST-v0", "--total-timesteps", "10", "--no-progress",
+               "--out", str(tmp_path / "x")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ram: error:") and "fashion-mnist" in err.lower() and str(tmp_path) in err
+
+
+@requires_mnist
+def test_train_ppo_on_mnist(tmp_path):
+    out = tmp_path / "ppo"
+    assert main(["train", "--env", "RAM-MNIST-v0", "--algo", "ppo", "--total-timesteps", "600", "--n-envs", "4",
+                 "--out", str(out), "--eval-episodes", "20", "--no-progress", "--threads", "1",
+                 "--split", "train[:500]"]) == 0
+    assert json.loads((out / "summary.json").read_text())["algo"] == "ppo"
+
+
+def test_glimpse_extractor_with_recurrent_ppo_and_a2c():
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3 import A2C
+
+    from agents import GlimpseExtractor
+    from ram_env import make_sb3_vec_env
+
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0)
+    kwargs = dict(policy_kwargs=dict(features_extractor_class=GlimpseExtractor), seed=0, device="cpu")
+    RecurrentPPO("MultiInputLstmPolicy", venv, n_steps=32, batch_size=64, **kwargs).learn(256)
+    A2C("MultiInputPolicy", venv, n_steps=8, **kwargs).learn(256)
