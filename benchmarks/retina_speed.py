@@ -23,7 +23,7 @@ from ram_env import retina
 from ram_env.retina import glimpse_from_integral, integral_image
 
 
-def _rate(fn, n_per_call: int, seconds: float, repeats: int = 5) -> float:
+def _rate(fn, n_per_call: int, seconds: float, clock=time.perf_counter, repeats: int = 5) -> float:
     """Best glimpses/s over ``repeats`` runs of about ``seconds`` each."""
     fn(0)  # warm-up (allocations, caches)
     t0 = time.perf_counter()
@@ -32,10 +32,10 @@ def _rate(fn, n_per_call: int, seconds: float, repeats: int = 5) -> float:
     calls = max(3, int(seconds / one))
     best = 0.0
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         for i in range(calls):
             fn(i)
-        best = max(best, calls * n_per_call / (time.perf_counter() - t0))
+        best = max(best, calls * n_per_call / max(clock() - t0, 1e-9))
     return best
 
 
@@ -47,12 +47,20 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[28, 60, 100, 400])
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="glimpses per CPU-second of this process (robust when other jobs share the cores; "
+        "with several torch threads it counts all of them, so it is not wall-clock throughput)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     rng = np.random.default_rng(0)
     print(
         f"g={args.g} k={args.k}  numpy {np.__version__}  torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads)  load average at start: {os.getloadavg()[0]:.2f}"
+        f"({torch.get_num_threads()} threads)  load average at start: {os.getloadavg()[0]:.2f}  "
+        f"clock: {'CPU time' if args.cpu_time else 'wall'}"
     )
     print(f"{'image':>6} {'batch':>6} {'numpy glimpses/s':>18} {'torch glimpses/s':>18} {'torch kernel only':>18}")
     for size in args.sizes:
@@ -70,12 +78,12 @@ def main() -> None:
             def run_t(i: int) -> None:
                 glimpse_from_integral(table_t, locs_t[i % 16], args.g, args.k, image_is_uint8=True)
 
-            r_np = _rate(run_np, n, args.seconds)
-            r_t = _rate(run_t, n, args.seconds)
+            r_np = _rate(run_np, n, args.seconds, clock)
+            r_t = _rate(run_t, n, args.seconds, clock)
             # the torch kernel itself (small CPU batches are normally routed to the numpy kernel)
             saved, retina.TORCH_CPU_NUMPY_BELOW = retina.TORCH_CPU_NUMPY_BELOW, 0
             try:
-                r_tk = _rate(run_t, n, args.seconds)
+                r_tk = _rate(run_t, n, args.seconds, clock)
             finally:
                 retina.TORCH_CPU_NUMPY_BELOW = saved
             print(f"{size:>6} {n:>6} {r_np:>18,.0f} {r_t:>18,.0f} {r_tk:>18,.0f}", flush=True)

@@ -40,16 +40,21 @@ uint8 images are divided by 255, so the output is in ``[0, 1]`` exactly (a full-
 exactly 1.0); float images are not rescaled (absolute error ~``H*W*1e-16`` from the float64 sums,
 so a black region can read e.g. 6e-14 instead of 0; float32 images of 8-bit data / 255 sum exactly).
 
-Performance (2-core CPU, g=12, k=3, see ``benchmarks/retina_speed.py``): a few hundred thousand to
-about a million glimpses/s at batch 1024.  Torch's intra-op threads collapse when the cores are
-oversubscribed (e.g. vector-env worker processes plus a trainer): then prefer numpy or
-``torch.set_num_threads(1)``.
+Performance (``benchmarks/retina_speed.py``, g=12, k=3, 2-core AMD EPYC VM shared with other jobs):
+numpy, per CPU-second, batch 1024: ~660k glimpses/s on 28x28 tables, ~330-390k on 60x60, ~290k on
+400x400 (the table no longer fits in cache, hence the drop from 28x28); batch 64 ~480k; batch 1
+~30k (Python overhead).  The torch kernel is about as fast per thread; with 2 free cores it reached
+0.75-1.1M/s at batch 1024, 60x60, but torch's intra-op threads collapse (~13k/s) when the cores are
+oversubscribed (e.g. env worker processes plus a trainer): then use numpy or
+``torch.set_num_threads(1)``.  The numpy kernel keeps ~16 bytes of scratch per corner read (about
+8 MB at batch 1024) per calling thread, reused across calls.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -100,6 +105,30 @@ def _np_consts(g: int, k: int, uint8: bool) -> tuple[np.ndarray, np.ndarray, np.
     for a in (half, off, denom):
         a.setflags(write=False)
     return half, off, denom, g * 2 ** (k - 1)
+
+
+class _Scratch(threading.local):
+    """Grow-only, per-thread scratch buffers for the numpy kernel's big temporaries.
+
+    Why: allocating fresh multi-MB temporaries on every call can make glibc map and unmap them
+    every time (page faults plus zeroing of the huge pages numpy requests), which was measured to
+    make a whole process 4-5x slower (140k vs 650k glimpses/s at batch 1024) depending only on
+    what it allocated before.  Reusing buffers makes the speed independent of the allocator's state.
+    Holds ~16 bytes per corner read (about 8 MB at batch 1024, g=12, k=3) per thread that calls it.
+    """
+
+    def __init__(self) -> None:
+        self.bufs: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int, dtype: Any) -> np.ndarray:
+        """A 1-D buffer of ``size`` elements of ``dtype`` (contents undefined)."""
+        buf = self.bufs.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self.bufs[name] = np.empty(max(size, 1), dtype)
+        return buf[:size]
+
+
+_SCRATCH = _Scratch()
 
 
 @functools.lru_cache(maxsize=64)
@@ -238,7 +267,7 @@ def glimpse_from_integral(
     single = _check_table_locs(table.ndim, tuple(table.shape), tuple(locations.shape))
     if table.dtype.kind not in "iuf" or locations.dtype.kind not in "iuf":
         raise ValueError(f"table and locations must be numeric, got {table.dtype} and {locations.dtype}")
-    _check_uint8_flag(table.dtype.kind in "iu", str(table.dtype), image_is_uint8)
+    _check_uint8_flag(table.dtype.kind in "iu", str(table.dtype), image_is_uint8, table.dtype.itemsize)
     if single:
         table, locations = table[None], locations[None]
     loc = locations.astype(np.float64, copy=False)
@@ -263,8 +292,11 @@ def _check_table_locs(t_ndim: int, t_shape: tuple, l_shape: tuple) -> bool:
     return False
 
 
-def _check_uint8_flag(table_is_int: bool, dtype_name: str, image_is_uint8: bool) -> None:
+def _check_uint8_flag(table_is_int: bool, dtype_name: str, image_is_uint8: bool, itemsize: int) -> None:
     # An int table read as float data (or vice versa) would silently be off by a factor 255.
+    if table_is_int and itemsize < 4:
+        # (block sums are exact modulo 2**bits even if the table wrapped, but 8/16 bits are too few)
+        raise ValueError(f"integer tables must be 32 or 64 bit (see integral_image), got {dtype_name}")
     if table_is_int != bool(image_is_uint8):
         raise ValueError(
             f"table dtype {dtype_name} does not match image_is_uint8={image_is_uint8}: uint8 images give "
@@ -291,15 +323,16 @@ def _glimpse_numpy(table: np.ndarray, loc: np.ndarray, g: int, k: int, uint8: bo
     ex = edges[:, 0]
     ey = edges[:, 1] * w1 + (np.arange(n) * (h1 * w1))[:, None, None]  # flat row offsets (+ image base)
     g1 = g + 1
-    idx = ey[..., None] + ex[..., None, :]  # (N, k, g+1, g+1) flat indices of the corner grids
-    # mode='wrap' skips numpy's bounds-checking path (indices are in range by construction).
-    corners = np.take(table.reshape(-1), idx.reshape(-1), mode="wrap")
+    m = n * k * g1 * g1
+    idx = _SCRATCH.get("idx", m, np.intp)
+    np.add(ey[..., None], ex[..., None, :], out=idx.reshape(n, k, g1, g1))  # corner-grid flat indices
+    # mode='wrap' skips numpy's bounds-checked, buffered path (indices are in range by construction).
+    corners = np.take(table.reshape(-1), idx, mode="wrap", out=_SCRATCH.get("corners", m, table.dtype))
     # 2-D difference on the flat (N*k*(g+1)*(g+1)) corner array, rows g+1 apart, columns 1 apart:
     # long contiguous ops instead of many tiny strided ones.  Entries that straddle two rows or
-    # patches are garbage and never selected by the strided view below.
-    m = corners.size
-    rows = corners[g1:] - corners[:-g1]
-    d = np.empty_like(corners)  # the last g1+1 entries stay unset: only straddling garbage lives there
+    # patches are garbage and never selected below.
+    rows = np.subtract(corners[g1:], corners[:-g1], out=_SCRATCH.get("rows", m - g1, table.dtype))
+    d = corners  # no longer needed: reuse it; its last g1+1 entries are stale but never selected
     np.subtract(rows[1:], rows[:-1], out=d[: m - g1 - 1])
     np.copyto(out, d.reshape(n, k, g1, g1)[:, :, :g, :g], casting="unsafe")
     out /= denom  # true division: a full 255-block gives exactly 1.0
@@ -322,7 +355,7 @@ def _glimpse_torch(table: Any, locations: Any, g: int, k: int, uint8: bool) -> A
     bad = (torch.bool, torch.complex64, torch.complex128)
     if table.dtype in bad or locations.dtype in bad:
         raise ValueError(f"table and locations must be real numeric, got {table.dtype} and {locations.dtype}")
-    _check_uint8_flag(not table.dtype.is_floating_point, str(table.dtype), uint8)
+    _check_uint8_flag(not table.dtype.is_floating_point, str(table.dtype), uint8, table.element_size())
     if single:
         table, locations = table[None], locations[None]
     n = table.shape[0]

@@ -385,3 +385,10 @@ def test_uint8_flag_must_match_table(to_torch):
         glimpse_from_integral(t_int, LOCS, 4, 1, image_is_uint8=False)
     with pytest.raises(ValueError, match="image_is_uint8"):
         glimpse_from_integral(t_float, LOCS, 4, 1, image_is_uint8=True)
+    with pytest.raises(ValueError, match="32 or 64 bit"):
+        glimpse_from_integral(t_int.to(torch.int16) if to_torch else t_int.astype(np.uint16), LOCS, 4, 1,
+                              image_is_uint8=True)
+    # int64 tables (e.g. built by hand) work
+    t64 = t_int.long() if to_torch else t_int.astype(np.int64)
+    out = glimpse_from_integral(t64, np.full((2, 2), 0.3), 4, 2, image_is_uint8=True)
+    np.testing.assert_array_equal(np.asarray(out), glimpse(IMG, np.full((2, 2), 0.3), 4, 2))
