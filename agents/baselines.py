@@ -1,0 +1,297 @@
+"""The paper's full-view baselines (Mnih et al., 2014, Tables 1 and 2) and a small CNN for SB3 full-frame agents.
+
+- :class:`FCClassifier`: "FC, 2 layers": two ReLU hidden layers of 64 or 256 units on the flattened image.
+- :class:`ConvClassifier`: "Convolutional, 2 layers": one conv layer of 8 filters 10x10, stride 5 (ReLU),
+  then a 256-unit ReLU layer, then a linear layer to the 10 classes (the shape a public reproduction
+  used, PAPER.md).
+- :func:`train_classifier` trains either by supervised learning on scenes drawn fresh for every batch by
+  the same :class:`ram_env.scenes.SceneGenerator` the environments use (same translation and clutter
+  distribution as the env); :func:`evaluate_classifier` walks a test split once and returns the error in %.
+- :class:`SmallCNN`: an SB3 features extractor for ``obs_mode="full"`` observations that works down to
+  24x24 (SB3's ``NatureCNN`` needs at least 36x36), so PPO can play every ram-env task on the full frame.
+
+Example::
+
+    from agents.baselines import ConvClassifier, train_classifier, evaluate_classifier
+    model = train_classifier(ConvClassifier(60), "RAM-ClutteredMNIST-v0", steps=20_000, seed=0)
+    print(evaluate_classifier(model, "mnist", image_size=60, n_clutter=4))   # test error, %
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+from torch.nn import functional as F
+
+from ram_env.datasets import canonical_name, load_dataset
+from ram_env.scenes import SceneGenerator
+
+__all__ = ["FCClassifier", "ConvClassifier", "SmallCNN", "resolve_task", "train_classifier",
+           "evaluate_classifier", "count_parameters", "conv_output_size"]
+
+N_CLASSES = 10
+SCENE_KEYS = ("dataset", "image_size", "n_clutter", "clutter_size")
+
+Dataset = Any  # "mnist", "fashion-mnist" or a tuple (images uint8 (M, h, w), labels int (M,))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def conv_output_size(image_size: int, kernel: int = 10, stride: int = 5) -> int:
+    """Side of the conv layer's output map without padding: ``(image_size - kernel) // stride + 1``."""
+    if image_size < kernel:
+        raise ValueError(f"image_size={image_size} is smaller than the {kernel}x{kernel} kernel")
+    return (image_size - kernel) // stride + 1
+
+
+def _as_float_images(x: torch.Tensor) -> torch.Tensor:
+    """``(N, H, W)`` or ``(N, 1, H, W)``, uint8 (scaled to [0, 1]) or float (kept): float ``(N, 1, H, W)``."""
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    if x.dim() != 4 or x.shape[1] != 1:
+        raise ValueError(f"expected images (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+
+class FCClassifier(nn.Module):
+    """The paper's "FC, 2 layers" baseline: flatten -> Linear(S*S, h) -> ReLU -> Linear(h, h) -> ReLU -> Linear(h, 10).
+
+    Args:
+        image_size: side S of the square input image.
+        hidden: units per hidden layer (the paper's rows use 64 and 256).
+        n_classes: output classes (10).
+
+    ``forward`` takes ``(N, S, S)`` or ``(N, 1, S, S)`` images, uint8 (divided by 255) or float in
+    [0, 1], and returns logits ``(N, n_classes)``. Parameters: ``S*S*h + h + h*h + h + h*10 + 10``.
+    """
+
+    def __init__(self, image_size: int, hidden: int = 256, n_classes: int = N_CLASSES):
+        super().__init__()
+        self.image_size, self.hidden = int(image_size), int(hidden)
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(self.image_size * self.image_size, self.hidden), nn.ReLU(),
+            nn.Linear(self.hidden, self.hidden), nn.ReLU(),
+            nn.Linear(self.hidden, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(_as_float_images(x))
+
+    def extra_repr(self) -> str:
+        return f"image_size={self.image_size}, hidden={self.hidden}"
+
+
+class ConvClassifier(nn.Module):
+    """The conv baseline: Conv2d(1, 8, 10, stride=5) -> ReLU -> Linear(8*o*o, 256) -> ReLU -> Linear(256, 10).
+
+    No padding, so the conv map is ``o x o`` with ``o = (S - 10) // 5 + 1``: 4 for 28x28, 11 for 60x60,
+    19 for 100x100 (see :func:`conv_output_size`). Parameters:
+    ``8*10*10 + 8`` (conv, 808) ``+ 8*o*o*256 + 256`` (hidden) ``+ 256*10 + 10`` (output): 36,402 at 28x28,
+    251,442 at 60x60 and 742,962 at 100x100. This is the public reproduction's reading of the paper's
+    "Convolutional, 2 layers" (PAPER.md).
+
+    Args:
+        image_size: side S of the square input image (>= 10).
+        filters, kernel, stride, hidden: 8, 10, 5, 256 as in the paper.
+        n_classes: output classes (10).
+    """
+
+    def __init__(self, image_size: int, filters: int = 8, kernel: int = 10, stride: int = 5, hidden: int = 256,
+                 n_classes: int = N_CLASSES):
+        super().__init__()
+        self.image_size = int(image_size)
+        self.map_size = conv_output_size(self.image_size, kernel, stride)
+        self.conv = nn.Conv2d(1, filters, kernel, stride=stride)
+        self.fc = nn.Linear(filters * self.map_size * self.map_size, hidden)
+        self.out = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.conv(_as_float_images(x)))
+        return self.out(F.relu(self.fc(h.flatten(1))))
+
+    def extra_repr(self) -> str:
+        return f"image_size={self.image_size}, map={self.map_size}x{self.map_size}"
+
+
+# ---------------------------------------------------------------------- tasks and scenes
+def resolve_task(task: str | dict[str, Any]) -> dict[str, Any]:
+    """The scene parameters of a task: ``dict(dataset, image_size, n_clutter, clutter_size)``.
+
+    Args:
+        task: a registered ram-env id (``"RAM-ClutteredMNIST-v0"``: its defaults), or a dict of env
+            keyword arguments (keys other than the four scene keys, such as ``n_glimpses``, are ignored;
+            missing ones default to MNIST, 28x28, no clutter, 8x8 pieces). With an id, a dict can't
+            override: pass ``{**ram_env.ENVIRONMENTS[id][2], ...}`` instead.
+    """
+    defaults: dict[str, Any] = dict(dataset="mnist", image_size=28, n_clutter=0, clutter_size=8)
+    if isinstance(task, str):
+        import ram_env
+
+        if task not in ram_env.ENVIRONMENTS or "Catch" in task:
+            raise ValueError(f"{task!r} is not a ram-env classification id; known: "
+                             f"{', '.join(k for k in ram_env.ENVIRONMENTS if 'Catch' not in k)}")
+        task = ram_env.ENVIRONMENTS[task][2]
+    if not isinstance(task, dict):
+        raise TypeError(f"task must be an env id or a dict of env kwargs, got {type(task).__name__}")
+    return {**defaults, **{k: v for k, v in task.items() if k in SCENE_KEYS}}
+
+
+def _load(dataset: Dataset, split: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(dataset, str):
+        return load_dataset(canonical_name(dataset), split, data_dir=data_dir)
+    images, labels = (np.asarray(a) for a in dataset)
+    return images, labels
+
+
+def _scene_generator(spec: dict[str, Any], split: str, data_dir: str | None) -> SceneGenerator:
+    images, labels = _load(spec["dataset"], split, data_dir)
+    return SceneGenerator(images, labels, int(spec["image_size"]), int(spec["n_clutter"]), int(spec["clutter_size"]))
+
+
+# ---------------------------------------------------------------------- training and evaluation
+def train_classifier(model: nn.Module, task: str | dict[str, Any], steps: int | None = None, *,
+                     epochs: float | None = None, batch_size: int = 128, lr: float = 1e-3,
+                     lr_decay: str = "linear", seed: int = 0, split: str = "train", data_dir: str | None = None,
+                     device: str | torch.device = "cpu", time_limit: float | None = None,
+                     callback: Callable[[int, float], Any] | None = None) -> nn.Module:
+    """Train a full-view classifier with Adam on scenes drawn fresh for every batch.
+
+    The scenes come from the :class:`~ram_env.scenes.SceneGenerator` the environments use (digits drawn
+    uniformly with replacement from ``split``, new translation and clutter every time), so the
+    classifier sees the same distribution as an agent on the env.
+
+    Args:
+        model: e.g. :class:`FCClassifier` or :class:`ConvClassifier` of the task's image size.
+        task: an env id or a dict of env kwargs (see :func:`resolve_task`).
+        steps: number of Adam updates (one fresh batch each). Or give ``epochs`` instead:
+            ``steps = ceil(epochs * len(split) / batch_size)``.
+        batch_size, lr: minibatch size and Adam's learning rate.
+        lr_decay: ``"linear"`` (to 0 at the last step) or ``"constant"``.
+        seed: seeds the scene generator and torch (initialisation was done by the caller: seed
+            torch before building the model for a reproducible run).
+        split: training split (``"train"``: all 60k; ignored when the task's dataset is a tuple of arrays).
+        data_dir: where the IDX files are (else ``$RAM_ENV_DATA``, see :func:`ram_env.datasets.load_dataset`).
+        device: torch device.
+        time_limit: stop early after this many seconds (the number of steps done is in ``model.train_info``).
+        callback: called as ``callback(step, loss)`` after every update; returning False stops training.
+
+    Returns:
+        The trained model (in eval mode), with ``model.train_info`` = dict(steps, batch_size, lr, seconds, ...).
+    """
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps and epochs")
+    if lr_decay not in ("linear", "constant"):
+        raise ValueError(f"lr_decay must be 'linear' or 'constant', got {lr_decay!r}")
+    spec = resolve_task(task)
+    scenes = _scene_generator(spec, split, data_dir)
+    if steps is None:
+        steps = int(math.ceil(epochs * scenes.images.shape[0] / batch_size))
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    start, done = time.perf_counter(), 0
+    for step in range(steps):
+        if lr_decay == "linear":
+            for group in optimizer.param_groups:
+                group["lr"] = lr * (1.0 - step / steps)
+        images, labels = scenes.sample(rng, batch_size)
+        x = torch.from_numpy(images).to(device)
+        y = torch.from_numpy(labels).to(device)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done = step + 1
+        if callback is not None and callback(done, float(loss)) is False:
+            break
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            break
+    model.eval()
+    model.train_info = dict(steps=done, planned_steps=steps, batch_size=batch_size, scenes=done * batch_size, lr=lr,
+                            lr_decay=lr_decay, seed=seed, split=split, seconds=round(time.perf_counter() - start, 1),
+                            **{k: (v if isinstance(v, (str, int)) else "custom") for k, v in spec.items()})
+    return model
+
+
+@torch.no_grad()
+def evaluate_classifier(model: nn.Module, dataset: Dataset = "mnist", split: str = "test", image_size: int = 28,
+                        n_clutter: int = 0, clutter_size: int = 8, seed: int = 12345, batch_size: int = 1000,
+                        data_dir: str | None = None, device: str | torch.device = "cpu") -> float:
+    """Test error in % over every image of ``split`` exactly once (10k for ``"test"``).
+
+    Image i of the split is placed in scene i; translations and clutter come from a generator seeded
+    with ``seed``, so the same arguments always give the same scenes and the same number. ``dataset``
+    may be a tuple ``(images, labels)``, used whole (``split`` is then ignored).
+    """
+    scenes = SceneGenerator(*_load(dataset, split, data_dir), int(image_size), int(n_clutter), int(clutter_size))
+    rng = np.random.default_rng(seed)
+    model.to(device).eval()
+    n = scenes.images.shape[0]
+    wrong = 0
+    for lo in range(0, n, batch_size):
+        images, labels = scenes.sample(rng, min(batch_size, n - lo), indices=np.arange(lo, min(lo + batch_size, n)))
+        pred = model(torch.from_numpy(images).to(device)).argmax(dim=1).cpu().numpy()
+        wrong += int((pred != labels).sum())
+    return 100.0 * wrong / n
+
+
+# ---------------------------------------------------------------------- SB3 extractor
+class SmallCNN(BaseFeaturesExtractor):
+    """A CNN features extractor for ram-env's full-frame observations (``obs_mode="full"``), any size >= 8x8.
+
+    Three conv layers (32 5x5 stride 2, 64 3x3 stride 2, 64 3x3 stride 2, all padded, ReLU), flatten,
+    Linear to ``features_dim`` with ReLU, then the one-hot step index appended (as
+    :class:`~agents.extractors.GlimpseExtractor` does, so a memoryless policy knows when its answer
+    counts). Maps: 24 -> 12 -> 6 -> 3, 28 -> 14 -> 7 -> 4, 60 -> 30 -> 15 -> 8, 100 -> 50 -> 25 -> 13.
+    SB3's ``NatureCNN`` (8x8 stride 4, 4x4 stride 2, 3x3 stride 1) needs at least 36x36.
+
+    The image arrives already divided by 255 (SB3's ``preprocess_obs`` normalises uint8 image spaces).
+
+    Args:
+        observation_space: ``Dict(image=Box(0, 255, (1, H, W), uint8), step=Discrete(T))``.
+        features_dim: size of the image features (the output is ``features_dim + T``).
+    """
+
+    def __init__(self, observation_space: spaces.Dict, features_dim: int = 256):
+        if not isinstance(observation_space, spaces.Dict) or "image" not in observation_space.spaces:
+            raise ValueError("SmallCNN needs ram-env full-frame observations (obs_mode='full'), "
+                             f"got {observation_space}")
+        image_space = observation_space["image"]
+        if len(image_space.shape) != 3 or min(image_space.shape[1:]) < 8:
+            raise ValueError(f"SmallCNN needs (C, H, W) images of at least 8x8, got {image_space.shape}")
+        step_space = observation_space.spaces.get("step")
+        self.n_steps = int(step_space.n) if isinstance(step_space, spaces.Discrete) else 0
+        super().__init__(observation_space, features_dim=features_dim + self.n_steps)
+        c = image_space.shape[0]
+        self.cnn = nn.Sequential(
+            nn.Conv2d(c, 32, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            n_flat = self.cnn(torch.zeros((1,) + tuple(image_space.shape))).shape[1]
+        self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        features = self.linear(self.cnn(observations["image"].float()))
+        if self.n_steps:
+            # SB3 one-hot encodes the Discrete step: (N, T) when acting, (N, 1, T) from its rollout/replay
+            # buffers (which store a Discrete observation with shape (1,)); flatten both to (N, T).
+            step = observations["step"].float().reshape(features.shape[0], -1)
+            return torch.cat([features, step], dim=1)
+        return features

@@ -1,0 +1,111 @@
+"""The benchmark scripts' smoke runs (--quick, into a temp folder) and their table bookkeeping."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import requires_mnist
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(name: str, out: Path, *extra: str) -> str:
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), "--quick", "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=120, cwd=BENCHMARKS.parent)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def test_scaling_quick(tmp_path):
+    run_script("scaling", tmp_path)
+    data = json.loads((tmp_path / "scaling.json").read_text())
+    rows = {r["image_size"]: r for r in data["rows"]}
+    assert set(rows) == {28, 60}
+    # RAM's network cost does not depend on the image size; the conv's does.
+    assert rows[28]["ram_network_macs"] == rows[60]["ram_network_macs"] == 6 * 255_488
+    assert rows[60]["conv_macs"] > rows[28]["conv_macs"]
+    assert rows[28]["conv_macs"] == 16 * 800 + 128 * 256 + 2560
+    md = (tmp_path / "scaling.md").read_text()
+    assert "| 28x28 |" in md and "| 60x60 |" in md and "Command:" in md
+    assert (tmp_path / "scaling.png").stat().st_size > 1000
+
+
+@requires_mnist
+def test_paper_tables_quick(tmp_path):
+    run_script("paper_tables", tmp_path)
+    records = json.loads((tmp_path / "paper_tables.json").read_text())["records"]
+    assert {r["row"] for r in records} == {"FC-64", "Conv", "RAM-3g", "RAM-2g-random"}
+    for r in records:
+        assert r["episodes"] == 10_000 and 0.0 <= r["error"] <= 100.0 and r["quick"]
+        assert r["command"].startswith("python benchmarks/paper_tables.py") and r["date"] and r["budget"]
+    md = (tmp_path / "paper_tables.md").read_text()
+    assert "| Conv | " in md and "(quick)" in md and "| 1.21 |" in md  # the paper's 28x28 conv figure
+    assert "| RAM-6g | not run |" in md and "1.08 (PyTorch)" in md
+    assert "## Fashion-MNIST" in md
+
+
+@requires_mnist
+def test_rl_comparison_quick(tmp_path):
+    run_script("rl_comparison", tmp_path)
+    records = json.loads((tmp_path / "rl_comparison.json").read_text())["records"]
+    mod = load_script("rl_comparison")
+    assert {(r["env_id"], r["algo"]) for r in records} == {(e, a) for e in mod.ENVS for a in mod.ALGOS}
+    for r in records:
+        assert 0.0 <= r["rate"] <= 1.0 and r["timesteps_done"] >= 600
+    md = (tmp_path / "rl_comparison.md").read_text()
+    for algo in mod.ALGOS:
+        assert f"| {algo} | " in md
+    for env_id in mod.ENVS:
+        assert (tmp_path / f"rl_comparison_{env_id}.png").exists()
+
+
+def test_paper_rows_parse():
+    pt = load_script("paper_tables")
+    assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
+    assert pt.parse_row("Conv") == dict(kind="conv")
+    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, random=True)
+    with pytest.raises(ValueError, match="unknown row"):
+        pt.parse_row("RAM-8")
+
+
+def test_random_glimpses_replace_the_location():
+    from ram_env import make_sb3_vec_env
+    from tests.test_envs_classification import toy_dataset
+
+    pt = load_script("paper_tables")
+    kw = dict(dataset=toy_dataset(), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
+    venv = pt.random_glimpses(make_sb3_vec_env("RAM-MNIST-v0", n_envs=64, seed=0, env_kwargs=kw, monitor=False), 1)
+    venv.reset()
+    action = np.zeros((64, 12), np.float32)  # always asks for the centre
+    obs, *_ = venv.step(action)
+    assert np.abs(obs["location"]).max() > 0.5 and np.unique(obs["location"][:, 0]).size == 64
+
+
+def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
+    pt = load_script("paper_tables")
+
+    def rec(seed, error, steps=100):
+        return dict(dataset="mnist", task="cluttered60", row="Conv", seed=seed, error=error, quick=False,
+                    budget=dict(steps=steps, batch_size=10, lr=1e-3), date=f"2026-01-0{seed + 1}", train_seconds=60.0,
+                    command="x", machine="y")
+
+    pt.merge(tmp_path, [rec(0, 10.0)])
+    pt.merge(tmp_path, [rec(1, 12.0), rec(0, 50.0, steps=1)])  # a second seed, and a smaller budget
+    md = (tmp_path / "paper_tables.md").read_text()
+    assert "| Conv | 11.00 ± 1.41 | 2 | 100 x 10 scenes (+1 other budget) | 1.0 min | 8.09 | 8.37 (TensorFlow) |" in md
+    assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
+    assert "| FC-64 | not run |" in md
