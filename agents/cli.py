@@ -23,9 +23,12 @@ ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo")
 # RAM's hyperparameters per task family (Catch: an LSTM core, as in the paper).
 RAM_DEFAULTS = {
     "classification": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=100, core="rnn"),
-    "catch": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=64, core="lstm", lr_decay="constant"),
+    # Catch: the paper's loss alone (Adam 1e-3, 64 episodes) stayed at chance; see agents.ram.RAM's docstring.
+    "catch": dict(learning_rate=3e-4, optimizer="adam", location_std=0.1, n_envs=128, core="lstm", lr_decay="linear",
+                  normalize_advantage=True, entropy_coef=0.01, location_lr_scale=1.0,
+                  policy_kwargs={"scale_gain": 4.0}),
 }
-DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 1_000_000}
+DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 3_000_000}
 
 
 class CLIError(Exception):

@@ -22,11 +22,24 @@ class GlimpseNetwork(nn.Module):
         glimpse_hidden: size of h_g (128 in the paper).
         location_hidden: size of h_l (128).
         output_size: size of g_t (256).
+        scale_gain: multiply the i-th scale's patch (i = 0 the finest) by ``scale_gain ** i`` before the
+            first layer. 1.0 (the default) feeds the retina's output as is, as in the paper. Beyond the
+            paper: 4.0 undoes the area averaging of the 2x-wider scales (each coarser pixel becomes the
+            *sum* of the screen pixels it covers), so a 1-pixel object such as Catch's ball reads 1 at
+            every scale instead of 1/16 at the coarsest, where it otherwise drowns in the first layer's
+            biases. A fixed input scaling, no learned parameter.
     """
 
     def __init__(self, glimpse_shape: tuple[int, ...], glimpse_hidden: int = 128, location_hidden: int = 128,
-                 output_size: int = 256):
+                 output_size: int = 256, scale_gain: float = 1.0):
         super().__init__()
+        self.scale_gain = float(scale_gain)
+        if self.scale_gain != 1.0:
+            k = int(glimpse_shape[0])
+            gain = torch.tensor([self.scale_gain ** i for i in range(k)], dtype=torch.float32)
+            self.register_buffer("gain", gain.view(k, *([1] * (len(glimpse_shape) - 1))), persistent=False)
+        else:
+            self.gain = None
         n_in = 1
         for d in glimpse_shape:
             n_in *= int(d)
@@ -37,6 +50,8 @@ class GlimpseNetwork(nn.Module):
         self.output_size = output_size
 
     def forward(self, glimpse: torch.Tensor, location: torch.Tensor) -> torch.Tensor:
+        if self.gain is not None:
+            glimpse = glimpse * self.gain
         h_g = F.relu(self.fc_glimpse(glimpse.flatten(1)))
         h_l = F.relu(self.fc_location(location))
         return F.relu(self.fc_what(h_g) + self.fc_where(h_l))

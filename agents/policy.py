@@ -51,6 +51,8 @@ class RAMPolicy(BasePolicy):
         lr_schedule: learning-rate schedule (SB3 convention), used to build the optimizer.
         core: ``"rnn"`` (the paper's ReLU recurrence), ``"lstm"`` (the paper's choice for Catch) or ``"gru"``.
         glimpse_hidden, location_hidden, glimpse_output, hidden_size: 128/128/256/256 as in the paper.
+        scale_gain: the i-th retina scale is multiplied by ``scale_gain ** i`` (see
+            :class:`~agents.networks.GlimpseNetwork`; 1.0 = the paper, 4.0 = sums instead of averages).
         location_std: the fixed standard deviation of the Gaussian location policy (in [-1, 1] units).
         detach_location: feed the location network ``h_t.detach()`` so REINFORCE trains the location
             network alone and the core learns from the other terms (as the strongest public
@@ -68,7 +70,7 @@ class RAMPolicy(BasePolicy):
 
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
                  core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
-                 hidden_size: int = 256, location_std: float = 0.1, detach_location: bool = True,
+                 hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
                  stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
                  optimizer_kwargs: dict[str, Any] | None = None):
@@ -81,12 +83,12 @@ class RAMPolicy(BasePolicy):
             raise ValueError(f"location_std must be > 0, got {location_std}")
         self.core_kind = core
         self.arch = dict(core=core, glimpse_hidden=glimpse_hidden, location_hidden=location_hidden,
-                         glimpse_output=glimpse_output, hidden_size=hidden_size)
+                         glimpse_output=glimpse_output, hidden_size=hidden_size, scale_gain=scale_gain)
         self.location_std = float(location_std)
         self.detach_location = bool(detach_location)
         self.stochastic_choice = bool(stochastic_choice)
         glimpse_shape = observation_space["glimpse"].shape
-        self.glimpse_net = GlimpseNetwork(glimpse_shape, glimpse_hidden, location_hidden, glimpse_output)
+        self.glimpse_net = GlimpseNetwork(glimpse_shape, glimpse_hidden, location_hidden, glimpse_output, scale_gain)
         self.core = make_core(core, glimpse_output, hidden_size)
         self.location_net = LocationNetwork(hidden_size)
         self.action_net = nn.Linear(hidden_size, self.n_choices)
