@@ -19,6 +19,7 @@ Every cell trains from scratch with one seed and is scored on the whole 10k test
 
 Results are merged into ``<out>/paper_tables.json`` (one record per cell: error, seed, budget, command,
 date, machine) as each cell completes, under a file lock, and ``<out>/paper_tables.md`` is rewritten
+
 from all records, so several runs (or background jobs) fill the table over time. A cell shows the mean
 ± sd over the seeds run with its largest budget; cells never run show "not run".
 
@@ -49,6 +50,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_io import locked  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("mnist", "fashion-mnist")
@@ -208,25 +212,6 @@ def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict) -> dic
 
 
 # ---------------------------------------------------------------------- results file
-@contextlib.contextmanager
-def locked(path: Path):
-    """An exclusive lock for ``path`` (POSIX; no lock elsewhere)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    # The lock file lives in the temp folder (keyed by the results path), not beside the results.
-    import hashlib
-
-    name = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    with open(Path(tempfile.gettempdir()) / f"ram-env-{path.stem}-{name}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def record_key(r: dict[str, Any]) -> tuple:

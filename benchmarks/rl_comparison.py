@@ -14,6 +14,7 @@ Agents (``--algos``):
 Every agent trains for ``--timesteps`` env steps (one step = one glimpse, or one Catch frame) on
 ``RAM-ClutteredMNIST-v0`` (train split) and ``RAM-Catch-v0``. Learning curves are the success rate
 (accuracy / catch rate) of the *training* episodes (exploring policy), averaged over windows of episodes,
+
 from a callback. The final score is :func:`agents.evaluation.evaluate` with the deterministic policy:
 the whole 10k test split once (``shuffle=False``) for classification, 1000 games for Catch.
 
@@ -46,6 +47,9 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_io import locked  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENVS = ("RAM-ClutteredMNIST-v0", "RAM-Catch-v0")
@@ -176,24 +180,6 @@ def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | 
 
 
 # ---------------------------------------------------------------------- results
-@contextlib.contextmanager
-def locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    # The lock file lives in the temp folder (keyed by the results path), not beside the results.
-    import hashlib
-
-    name = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    with open(Path(tempfile.gettempdir()) / f"ram-env-{path.stem}-{name}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def merge(out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
