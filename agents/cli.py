@@ -185,6 +185,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                     eval_split="test" if family == "classification" else None)
         remaining, reset = total, True
     model.ram_meta = meta
+    if not reset and (out / "progress.csv").exists():
+        # SB3's CSV logger truncates progress.csv: keep the earlier part of the run beside it.
+        part = 1
+        while (out / f"progress.part{part}.csv").exists():
+            part += 1
+        (out / "progress.csv").rename(out / f"progress.part{part}.csv")
     model.set_logger(configure(str(out), ["stdout", "csv", "tensorboard"] if args.verbose else ["csv", "tensorboard"]))
 
     class SaveMeta(CheckpointCallback):

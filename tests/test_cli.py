@@ -29,6 +29,7 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
 
     rc = main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1", "--eval-episodes", "10"])
     assert rc == 0 and "resuming" in capsys.readouterr().out
+    assert (out / "progress.part1.csv").exists() and (out / "progress.csv").exists()  # the first log is kept
 
 
 @pytest.mark.parametrize("argv,message", [
