@@ -122,3 +122,16 @@ def test_ppo_trains_on_cluttered_mnist_through_the_sb3_vec_env():
     model.learn(total_timesteps=3000)
     assert model.num_timesteps >= 3000
     assert len(model.ep_info_buffer) > 0 and len(model.ep_success_buffer) > 0
+
+
+@pytest.mark.parametrize("env_id", ["RAM-MNIST-v0", "RAM-Catch-v0"])
+def test_dqn_and_a2c_train_with_the_discrete_and_multidiscrete_modes(env_id):
+    from stable_baselines3 import A2C, DQN
+
+    kwargs = dict(dataset=toy_dataset(), n_glimpses=3) if "MNIST" in env_id else {}
+    venv = ram_env.make_sb3_vec_env(env_id, n_envs=4, seed=0, env_kwargs=dict(kwargs, action_mode="discrete"))
+    model = DQN("MultiInputPolicy", venv, learning_starts=50, buffer_size=1000, seed=0, device="cpu")
+    model.learn(300)
+    assert model.num_timesteps >= 300
+    venv = ram_env.make_sb3_vec_env(env_id, n_envs=4, seed=0, env_kwargs=dict(kwargs, action_mode="multidiscrete"))
+    A2C("MultiInputPolicy", venv, n_steps=5, seed=0, device="cpu").learn(200)
