@@ -309,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(["train"] if argv is None and len(sys.argv) == 1 else argv)
-    if args.command is None:
+    args = parser.parse_args(argv)
+    if args.command is None:  # plain `ram`: the main job
         args = parser.parse_args(["train"])
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render}
     try:
