@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("-v", "--verbose", action="store_true", help="print the training log")
-    e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95% interval")
+    e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95%% interval")
     e.add_argument("checkpoint")
     e.add_argument("--episodes", type=int, default=None)
     e.add_argument("--split", default=None)

@@ -93,3 +93,10 @@ def test_glimpse_extractor_with_recurrent_ppo_and_a2c():
     kwargs = dict(policy_kwargs=dict(features_extractor_class=GlimpseExtractor), seed=0, device="cpu")
     RecurrentPPO("MultiInputLstmPolicy", venv, n_steps=32, batch_size=64, **kwargs).learn(256)
     A2C("MultiInputPolicy", venv, n_steps=8, **kwargs).learn(256)
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["render"]])
+def test_help_prints(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0 and "usage: ram" in capsys.readouterr().out
