@@ -159,7 +159,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     total = args.total_timesteps or DEFAULT_TIMESTEPS[family]
     out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
-    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    try:
+        env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    except json.JSONDecodeError as exc:
+        raise CLIError(f"--env-kwargs is not valid JSON ({exc}): {args.env_kwargs!r}") from None
+    if not isinstance(env_kwargs, dict):
+        raise CLIError(f"--env-kwargs must be a JSON object, e.g. '{{\"n_glimpses\": 8}}', got {args.env_kwargs!r}")
     if family == "classification":
         env_kwargs.setdefault("split", args.split)
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
@@ -179,8 +184,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
                           core=args.core)
-        model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
-                                        ram_kwargs, None)
+        try:
+            model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
+                                            ram_kwargs, None)
+        except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
+            raise CLIError(str(exc)) from None
         meta = dict(algo=args.algo, env_id=args.env, env_kwargs=env_kwargs, seed=args.seed, total_timesteps=total,
                     eval_split="test" if family == "classification" else None)
         remaining, reset = total, True

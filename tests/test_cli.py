@@ -36,6 +36,10 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     (["train", "--env", "RAM-Nope-v0"], "unknown env"),
     (["train", "--algo", "sarsa"], "unknown algo"),
     (["evaluate", "/no/such/model.zip"], "checkpoint not found"),
+    (["train", "--env-kwargs", "{n_glimpses: 8}"], "not valid JSON"),
+    (["train", "--env-kwargs", "[1]"], "JSON object"),
+    (["train", "--env-kwargs", '{"screen_size": 2}'], "screen_size must be"),
+    (["train", "--env-kwargs", '{"n_glimpse": 2}'], "unknown keyword"),
 ])
 def test_user_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2
