@@ -35,12 +35,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import datetime
 import json
-import os
-import platform
 import re
 import statistics
 import sys
@@ -52,7 +49,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked  # noqa: E402
+from results_io import locked, machine, merge_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("mnist", "fashion-mnist")
@@ -218,23 +215,11 @@ def record_key(r: dict[str, Any]) -> tuple:
     return (r["dataset"], r["task"], r["row"], r["seed"], json.dumps(r["budget"], sort_keys=True))
 
 
-def load_records(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return json.loads(path.read_text()).get("records", [])
-
-
 def merge(out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Merge ``new`` records into ``out/paper_tables.json`` (same cell, seed and budget: replaced); re-render."""
     path = out / "paper_tables.json"
     with locked(path):
-        records = {record_key(r): r for r in load_records(path)}
-        for r in new:
-            records[record_key(r)] = r
-        merged = sorted(records.values(), key=lambda r: (r["dataset"], r["task"], r["row"], r["seed"]))
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(dict(records=merged), indent=1))
-        os.replace(tmp, path)
+        merged = merge_records(path, new, record_key, lambda r: (r["dataset"], r["task"], r["row"], r["seed"]))
         render(merged, out / "paper_tables.md")
     return merged
 
@@ -299,17 +284,6 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- main
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch thread(s)"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -1,11 +1,15 @@
-"""Helpers shared by the benchmark scripts: a lock so parallel runs can merge into one results file."""
+"""Helpers shared by the benchmark scripts: the machine description and a lock for merging results."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
+import platform
 import tempfile
 from pathlib import Path
+from typing import Any, Callable
 
 
 @contextlib.contextmanager
@@ -25,3 +29,32 @@ def locked(path: Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def machine() -> str:
+    """CPU model, usable cores and torch threads, for the results files."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch thread(s)"
+
+
+def merge_records(path: Path, new: list[dict[str, Any]], key: Callable[[dict], Any],
+                  order: Callable[[dict], Any]) -> list[dict[str, Any]]:
+    """Merge ``new`` into the ``records`` of the JSON file ``path`` (same key: replaced), written atomically.
+
+    Call it inside ``locked(path)``; returns the merged records sorted by ``order``.
+    """
+    old = json.loads(path.read_text()).get("records", []) if path.exists() else []
+    records = {key(r): r for r in old}
+    records.update({key(r): r for r in new})
+    merged = sorted(records.values(), key=order)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(dict(records=merged), indent=1))
+    os.replace(tmp, path)
+    return merged

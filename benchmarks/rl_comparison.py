@@ -31,12 +31,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import datetime
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -49,7 +45,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked  # noqa: E402
+from results_io import locked, machine, merge_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENVS = ("RAM-ClutteredMNIST-v0", "RAM-Catch-v0")
@@ -185,15 +181,9 @@ def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | 
 def merge(out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     path = out / "rl_comparison.json"
     with locked(path):
-        old = json.loads(path.read_text()).get("records", []) if path.exists() else []
-        key = lambda r: (r["env_id"], r["algo"], r["seed"], r["timesteps"])  # noqa: E731
-        records = {key(r): r for r in old}
-        records.update({key(r): r for r in new})
-        merged = sorted(records.values(), key=lambda r: (r["env_id"], ALGOS.index(r["algo"]) if r["algo"] in ALGOS
-                                                         else 99, r["seed"]))
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(dict(records=merged), indent=1))
-        os.replace(tmp, path)
+        merged = merge_records(
+            path, new, key=lambda r: (r["env_id"], r["algo"], r["seed"], r["timesteps"]),
+            order=lambda r: (r["env_id"], ALGOS.index(r["algo"]) if r["algo"] in ALGOS else 99, r["seed"]))
         render(merged, out)
     return merged
 
@@ -252,15 +242,6 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
         lines += [f"![learning curves on {env_id}](rl_comparison_{env_id}.png)", ""]
     (out / "rl_comparison.md").write_text("\n".join(lines))
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch thread(s)"
 
 
 def main(argv: list[str] | None = None) -> int:
