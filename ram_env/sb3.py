@@ -84,9 +84,13 @@ class RAMVecEnv(VecEnv):
         self.core.reset()
         return self.core.observe()
 
-    # Attributes live on the single shared core, so every index reads the same value.
+    # Attributes live on the single shared core, so every index reads the same value. The adapter's own
+    # attributes come first (its spaces are the per-env ones SB3 expects), then the vector env's.
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        value = getattr(self, attr_name) if attr_name in ("rng_state_at_reset",) else getattr(self.vector_env, attr_name)
+        try:
+            value = getattr(self, attr_name)
+        except AttributeError:
+            value = getattr(self.vector_env, attr_name)
         return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:

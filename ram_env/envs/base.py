@@ -280,8 +280,6 @@ class GlimpseEnv(gym.Env):
         return self._obs(), {}
 
     def step(self, action):
-        if self.core.done[0]:
-            raise RuntimeError("step() called after the episode terminated: call reset() first")
         action = np.asarray(action)
         if action.shape != self.action_space.shape:
             raise ValueError(f"action has shape {action.shape}, expected {self.action_space.shape} for {self.action_space}")
