@@ -103,12 +103,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timesteps", type=int, default=3_000_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results; --quick: a temp one)")
     parser.add_argument("--quick", action="store_true", help="tiny budget, temp folder (CI smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
         args.env, args.n_glimpses, args.timesteps = "RAM-MNIST-v0", 2, 1_000
-        args.settings, args.out = ["default", "location_std=0.2"], Path(tempfile.mkdtemp())
+        args.settings = ["default", "location_std=0.2,init_scale=0.1"]
+    if args.out is None:
+        args.out = Path(tempfile.mkdtemp()) if args.quick else RESULTS
 
     import torch
 

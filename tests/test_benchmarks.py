@@ -109,3 +109,24 @@ def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     assert "| Conv | 11.00 ± 1.41 | 2 | 100 x 10 scenes (+1 other budget) | 1.0 min | 8.09 | 8.37 (TensorFlow) |" in md
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
     assert "| FC-64 | not run |" in md
+
+
+@requires_mnist
+def test_hyper_search_quick(tmp_path):
+    run_script("hyper_search", tmp_path)
+    records = json.loads((tmp_path / "hyper_search.json").read_text())["records"]
+    assert [r["setting_text"] for r in records] == ["default", "location_std=0.2,init_scale=0.1"]
+    tuned = records[1]
+    assert tuned["hyper"]["location_std"] == 0.2 and tuned["hyper"]["policy_kwargs"] == {"init_scale": 0.1}
+    assert records[0]["hyper"]["location_std"] == 0.1  # the ram train default, untouched
+    for r in records:
+        assert 0.0 <= r["validation_error"] <= 100.0 and r["command"].startswith("python benchmarks/hyper_search.py")
+    assert "| default |" in (tmp_path / "hyper_search.md").read_text()
+
+
+def test_hyper_search_parses_settings():
+    mod = load_script("hyper_search")
+    assert mod.parse_setting("default") == {}
+    assert mod.parse_setting("location_std=0.05,n_envs=32,core=lstm") == dict(location_std=0.05, n_envs=32, core="lstm")
+    with pytest.raises(SystemExit, match="bad setting"):
+        mod.parse_setting("location_std")
