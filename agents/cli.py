@@ -57,12 +57,18 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
     if algo == "ram":
         from agents.ram import RAM
 
-        kwargs = {**RAM_DEFAULTS[family], **{k: v for k, v in ram_kwargs.items() if v is not None}}
+        user = {k: v for k, v in ram_kwargs.items() if v is not None}
+        policy_kwargs = {**RAM_DEFAULTS[family].get("policy_kwargs", {}), **user.pop("policy_kwargs", {})}
+        kwargs = {**RAM_DEFAULTS[family], **user}
+        if policy_kwargs:
+            kwargs["policy_kwargs"] = policy_kwargs
         n = n_envs or kwargs.pop("n_envs")
         kwargs.pop("n_envs", None)
         venv = make_sb3_vec_env(env_id, n_envs=n, seed=seed, env_kwargs=env_kwargs)
         return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
 
+    if ram_kwargs.get("policy_kwargs"):
+        raise CLIError(f"--policy-kwargs is for --algo ram; {algo} uses the GlimpseExtractor policy")
     from stable_baselines3 import A2C, DQN, PPO
 
     from agents.extractors import GlimpseExtractor
@@ -147,6 +153,19 @@ def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = 
 
 
 # ---------------------------------------------------------------------- commands
+def _json_object(text: str | None, flag: str, example: str) -> dict | None:
+    """The JSON object given to ``flag`` (None when absent), or a one-line error."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CLIError(f"{flag} is not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise CLIError(f"{flag} must be a JSON object, e.g. '{example}', got {text!r}")
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -158,12 +177,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     total = args.total_timesteps or DEFAULT_TIMESTEPS[family]
     out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
-    except json.JSONDecodeError as exc:
-        raise CLIError(f"--env-kwargs is not valid JSON ({exc}): {args.env_kwargs!r}") from None
-    if not isinstance(env_kwargs, dict):
-        raise CLIError(f"--env-kwargs must be a JSON object, e.g. '{{\"n_glimpses\": 8}}', got {args.env_kwargs!r}")
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
     if family == "classification":
         env_kwargs.setdefault("split", args.split)
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
@@ -182,7 +196,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         reset = False
     else:
         ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
-                          core=args.core)
+                          core=args.core, policy_kwargs=_json_object(args.policy_kwargs, "--policy-kwargs",
+                                                                     '{"init_scale": 0.1}'))
         try:
             model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
                                             ram_kwargs, None)
@@ -293,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=["sgd", "adam"], default=None)
     t.add_argument("--location-std", type=float, default=None)
     t.add_argument("--core", choices=["rnn", "lstm", "gru"], default=None)
+    t.add_argument("--policy-kwargs", default=None,
+                   help='RAM only; JSON merged into the defaults\' policy_kwargs, e.g. \'{"init_scale": 0.1}\'')
     t.add_argument("--eval-episodes", type=int, default=None, help="default: the whole test split / 1000 games")
     t.add_argument("--checkpoint-every", type=int, default=100_000, help="timesteps between checkpoints")
     t.add_argument("--resume", action="store_true", help="continue from OUT/model.zip")

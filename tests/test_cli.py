@@ -40,11 +40,25 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     (["train", "--env-kwargs", "[1]"], "JSON object"),
     (["train", "--env-kwargs", '{"screen_size": 2}'], "screen_size must be"),
     (["train", "--env-kwargs", '{"n_glimpse": 2}'], "unknown keyword"),
+    (["train", "--policy-kwargs", "init_scale=0.1"], "--policy-kwargs is not valid JSON"),
+    (["train", "--policy-kwargs", '{"init_scal": 0.1}'], "init_scal"),
+    (["train", "--algo", "ppo", "--policy-kwargs", '{"init_scale": 0.1}'], "for --algo ram"),
 ])
 def test_user_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_policy_kwargs_merge_into_the_defaults(tmp_path):
+    from agents.ram import RAM
+
+    out = tmp_path / "run"
+    main(["train", "--total-timesteps", "200", "--n-envs", "4", "--out", str(out), "--eval-episodes", "4",
+          "--no-progress", "--threads", "1", "--policy-kwargs", '{"init_scale": 0.05}'])
+    policy = RAM.load(out / "model.zip").policy
+    assert policy.init_scale == 0.05 and policy.arch["scale_gain"] == 4.0  # Catch's default kept
+    assert max(p.abs().max().item() for p in policy.action_net.parameters()) <= 0.05 + 0.01
 
 
 def test_checkpoint_from_another_env_is_refused(tmp_path, capsys):
