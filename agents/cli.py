@@ -21,7 +21,10 @@ ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo")
 
 # RAM's hyperparameters per task family (Catch: an LSTM core, as in the paper).
 RAM_DEFAULTS = {
-    "classification": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=100, core="rnn"),
+    # init_scale=0.1 (uniform init, as the Torch reproductions): lower validation error on MNIST and cluttered
+    # MNIST than PyTorch's default init at the same budget (benchmarks/results/hyper_search.md).
+    "classification": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=100, core="rnn",
+                           policy_kwargs={"init_scale": 0.1}),
     # Catch: the paper's loss alone (Adam 1e-3, 64 episodes) stayed at chance; see agents.ram.RAM's docstring.
     "catch": dict(learning_rate=3e-4, optimizer="adam", location_std=0.1, n_envs=128, core="lstm", lr_decay="linear",
                   normalize_advantage=True, entropy_coef=0.01, location_lr_scale=1.0,

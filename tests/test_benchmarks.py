@@ -111,6 +111,27 @@ def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     assert "| FC-64 | not run |" in md
 
 
+def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, monkeypatch):
+    pt = load_script("paper_tables")
+    monkeypatch.setitem(pt.TUNED, "cluttered60", dict(location_std=0.2))
+
+    def rec(seed, error, timesteps, settings=None):
+        r = dict(dataset="mnist", task="cluttered60", row="RAM-8g", seed=seed, error=error, quick=False,
+                 budget=dict(timesteps=timesteps, n_envs=100), date="2026-01-01", train_seconds=60.0,
+                 command="x", machine="y")
+        return dict(r, settings=settings) if settings else r
+
+    pt.merge(tmp_path, [rec(0, 15.0, 12_000_000)])  # an older run with the untuned defaults
+    md = (tmp_path / "paper_tables.md").read_text()
+    assert "| RAM-8g | 15.00 | 1 | 12M steps (untuned defaults) |" in md
+    assert "RAM rows: `ram train` defaults with location_std=0.2" in md
+    # A tuned run wins even at a smaller budget; the same budget with other settings is a separate record.
+    pt.merge(tmp_path, [rec(0, 9.0, 6_000_000, dict(location_std=0.2)), rec(0, 8.0, 12_000_000, dict(location_std=0.2))])
+    md = (tmp_path / "paper_tables.md").read_text()
+    assert "| RAM-8g | 8.00 | 1 | 12M steps (+1 other budget) |" in md
+    assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
+
+
 @requires_mnist
 def test_hyper_search_quick(tmp_path):
     run_script("hyper_search", tmp_path)
