@@ -303,6 +303,7 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                 lines.append(f"| {label} | {ours} | {len(s['seeds'])} | {budget} | {s['train_seconds'] / 60:.1f} min "
                              f"| {paper_text} | {repro} |")
             if TUNED.get(task):
+                lines.append("")  # a blank line ends the table (GFM would read the text as a row)
                 lines.append(f"RAM rows: `ram train` defaults with {format_settings(TUNED[task])} (picked on the "
                              "validation split by `benchmarks/hyper_search.py`).")
             lines.append("")
