@@ -25,6 +25,7 @@ Usage::
 
     python benchmarks/rl_comparison.py --timesteps 1000000
     python benchmarks/rl_comparison.py --envs RAM-Catch-v0 --algos ram ppo-full --timesteps 3000000
+    python benchmarks/rl_comparison.py --render-only  # rewrite the .md and PNGs from the .json
     python benchmarks/rl_comparison.py --quick      # CI smoke test (< 1 min), temp folder
 """
 
@@ -219,7 +220,8 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
         lines += [f"## {env_id}", "", f"| agent | {what} (95% CI) | seeds | env steps | train time / seed | command |",
                   "|---|---:|---:|---:|---:|---|"]
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        for algo, rs in best_records(records, env_id).items():
+        best = best_records(records, env_id)
+        for algo, rs in best.items():
             rate = statistics.fmean(r["rate"] for r in rs)
             ci = f" ({100 * rs[0]['ci'][0]:.1f}-{100 * rs[0]['ci'][1]:.1f})" if len(rs) == 1 else \
                 f" ± {100 * statistics.stdev(r['rate'] for r in rs):.1f} sd"
@@ -231,6 +233,7 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
                     x, y = zip(*r["curve"])
                     ax.plot(x, y, ".-", label=algo if i == 0 else None, color=f"C{ALGOS.index(algo) % 10}",
                             alpha=1.0 if len(rs) == 1 else 0.6)
+        lines += [f"| {algo} | not run | | | | |" for algo in ALGOS if algo not in best]
         lines.append("")
         ax.set(xlabel="env steps", ylabel=f"{'catch rate' if 'Catch' in env_id else 'accuracy'} of training episodes",
                title=env_id, ylim=(0, 1))
@@ -254,7 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=None, help="default: 10k test images / 1000 games")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results; --quick: a temp one)")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the .md and PNGs from the .json and exit")
     args = parser.parse_args(argv)
+    if args.render_only:
+        out = Path(args.out) if args.out else RESULTS
+        merge(out, [])
+        print(f"wrote {out / 'rl_comparison.md'}")
+        return 0
     for algo in args.algos:
         if algo not in ALGOS:
             parser.error(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")

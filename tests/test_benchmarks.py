@@ -71,6 +71,12 @@ def test_rl_comparison_quick(tmp_path):
         assert f"| {algo} | " in md
     for env_id in mod.ENVS:
         assert (tmp_path / f"rl_comparison_{env_id}.png").exists()
+    # Re-rendered from the JSON alone, an agent with no record shows as "not run".
+    data = json.loads((tmp_path / "rl_comparison.json").read_text())
+    data["records"] = [r for r in data["records"] if r["algo"] != "dqn"]
+    (tmp_path / "rl_comparison.json").write_text(json.dumps(data))
+    assert mod.main(["--render-only", "--out", str(tmp_path)]) == 0
+    assert "| dqn | not run |" in (tmp_path / "rl_comparison.md").read_text()
 
 
 def test_paper_rows_parse():
