@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -31,6 +32,17 @@ RAM_DEFAULTS = {
                   policy_kwargs={"scale_gain": 4.0}),
 }
 DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 3_000_000}
+
+
+def ram_hyperparameters(family: str, overrides: dict | None = None, policy_overrides: dict | None = None) -> dict:
+    """``RAM_DEFAULTS[family]`` (a deep copy, ``n_envs`` included) with ``overrides`` on top; ``policy_overrides``
+    are merged key by key into the defaults' ``policy_kwargs`` instead of replacing them."""
+    kwargs = copy.deepcopy(RAM_DEFAULTS[family])
+    policy_kwargs = {**kwargs.pop("policy_kwargs", {}), **(policy_overrides or {})}
+    kwargs.update(copy.deepcopy(overrides or {}))
+    if policy_kwargs:
+        kwargs["policy_kwargs"] = policy_kwargs
+    return kwargs
 
 
 class CLIError(Exception):
@@ -61,10 +73,7 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
         from agents.ram import RAM
 
         user = {k: v for k, v in ram_kwargs.items() if v is not None}
-        policy_kwargs = {**RAM_DEFAULTS[family].get("policy_kwargs", {}), **user.pop("policy_kwargs", {})}
-        kwargs = {**RAM_DEFAULTS[family], **user}
-        if policy_kwargs:
-            kwargs["policy_kwargs"] = policy_kwargs
+        kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
         n = n_envs or kwargs.pop("n_envs")
         kwargs.pop("n_envs", None)
         venv = make_sb3_vec_env(env_id, n_envs=n, seed=seed, env_kwargs=env_kwargs)

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import datetime
-import json
 import sys
 import tempfile
 import time
@@ -54,22 +52,17 @@ def parse_setting(text: str) -> dict[str, Any]:
 
 
 def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int, timesteps: int) -> dict[str, Any]:
-    from agents.cli import RAM_DEFAULTS
+    from agents.cli import ram_hyperparameters
     from agents.evaluation import evaluate
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
-    hyper = copy.deepcopy(RAM_DEFAULTS["classification"])
-    policy_kwargs = dict(hyper.pop("policy_kwargs", {}))
-    for key, value in setting.items():
-        if key in POLICY_KEYS:
-            policy_kwargs[key] = value
-        else:
-            hyper[key] = value
+    hyper = ram_hyperparameters("classification", {k: v for k, v in setting.items() if k not in POLICY_KEYS},
+                                {k: v for k, v in setting.items() if k in POLICY_KEYS})
     n_envs = hyper.pop("n_envs")
     env_kwargs = dict(n_glimpses=n_glimpses)
     venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=dict(env_kwargs, split="train[:55000]"))
-    model = RAM("RAMPolicy", venv, seed=seed, device="cpu", policy_kwargs=policy_kwargs or None, **hyper)
+    model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
     t0 = time.perf_counter()
     model.learn(timesteps)
     train_s = time.perf_counter() - t0
@@ -77,7 +70,7 @@ def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int
                            env_kwargs=dict(env_kwargs, split="train[55000:]", shuffle=False))
     result = evaluate(model, val, 5000, deterministic=True)
     return dict(validation_error=result.error_percent, train_seconds=round(train_s, 1),
-                hyper=dict(hyper, n_envs=n_envs, policy_kwargs=policy_kwargs))
+                hyper=dict(hyper, n_envs=n_envs))
 
 
 def render(records: list[dict[str, Any]]) -> str:

@@ -19,7 +19,6 @@ Every cell trains from scratch with one seed and is scored on the whole 10k test
 
 Results are merged into ``<out>/paper_tables.json`` (one record per cell: error, seed, budget, command,
 date, machine) as each cell completes, under a file lock, and ``<out>/paper_tables.md`` is rewritten
-
 from all records, so several runs (or background jobs) fill the table over time. A cell shows the mean
 ± sd over the seeds run with its largest budget; cells never run show "not run".
 
@@ -35,7 +34,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
 import json
 import re
@@ -96,6 +94,13 @@ REPRODUCTIONS: dict[str, dict[str, str]] = {
 TUNED: dict[str, dict[str, Any]] = {
     "cluttered60": dict(location_std=0.2, learning_rate=2e-3),
 }
+
+
+
+def ram_settings(task: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``TUNED`` overrides a row of ``task`` trains with: the task's for RAM rows, none for the baselines."""
+    return dict(TUNED.get(task, {})) if spec["kind"] == "ram" else {}
+
 
 DEFAULT_STEPS, DEFAULT_BATCH, DEFAULT_LR = 30_000, 128, 1e-3
 DEFAULT_TIMESTEPS = 10_000_000
@@ -187,15 +192,15 @@ def run_supervised(dataset: str, task: str, spec: dict, seed: int, budget: dict)
 
 
 def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict) -> dict[str, Any]:
-    from agents.cli import RAM_DEFAULTS
+    from agents.cli import ram_hyperparameters
     from agents.evaluation import evaluate
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
     env_id = TASKS[task][1][dataset]
     env_kwargs = dict(n_glimpses=spec["n_glimpses"])
-    hyper = {k: copy.deepcopy(v) for k, v in RAM_DEFAULTS["classification"].items() if k != "n_envs"}
-    hyper.update(copy.deepcopy(TUNED.get(task, {})))
+    hyper = ram_hyperparameters("classification", ram_settings(task, spec))
+    hyper.pop("n_envs")
     venv = make_sb3_vec_env(env_id, n_envs=budget["n_envs"], seed=seed, env_kwargs=dict(env_kwargs, split="train"))
     if spec["random"]:
         venv = random_glimpses(venv, seed + 1_000_003)
@@ -217,8 +222,6 @@ def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict) -> dic
 
 
 # ---------------------------------------------------------------------- results file
-
-
 def settings_of(r: dict[str, Any]) -> str:
     """A record's RAM overrides (``TUNED`` at the time of its run) as JSON; "{}" for baselines and older runs."""
     return json.dumps(r.get("settings", {}), sort_keys=True)
@@ -243,10 +246,7 @@ def cell_summary(records: list[dict[str, Any]], current: str = "{}") -> dict[str
     if not records:
         return None
     if any(settings_of(r) == current for r in records):
-        older = sum(settings_of(r) != current for r in records)
         records = [r for r in records if settings_of(r) == current]
-    else:
-        older = 0
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         groups.setdefault((json.dumps(r["budget"], sort_keys=True), settings_of(r)), []).append(r)
@@ -254,7 +254,7 @@ def cell_summary(records: list[dict[str, Any]], current: str = "{}") -> dict[str
     errors = [r["error"] for r in best]
     return dict(mean=statistics.fmean(errors), sd=statistics.stdev(errors) if len(errors) > 1 else None,
                 seeds=sorted(r["seed"] for r in best), budget=best[0]["budget"], other_budgets=len(groups) - 1,
-                settings=best[0].get("settings", {}), older_settings_runs=older,
+                settings=best[0].get("settings", {}),
                 quick=any(r.get("quick") for r in best), train_seconds=statistics.fmean(r["train_seconds"] for r in best))
 
 
@@ -285,8 +285,8 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                       "| model | ours | seeds | budget | train time / seed | paper | best public reproduction |",
                       "|---|---:|---:|---|---:|---:|---|"]
             for row in rows:
-                tuned = parse_row(row)["kind"] == "ram" and TUNED.get(task)
-                s = cell_summary(by_cell.get((dataset, task, row), []), json.dumps(tuned or {}, sort_keys=True))
+                tuned = ram_settings(task, parse_row(row))
+                s = cell_summary(by_cell.get((dataset, task, row), []), json.dumps(tuned, sort_keys=True))
                 paper = PAPER[task].get(row) if dataset == "mnist" else None
                 repro = REPRODUCTIONS[task].get(row, "") if dataset == "mnist" else ""
                 label = row.replace("-random", " (random locations)")
@@ -315,7 +315,6 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- main
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -369,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.dataset} {task} {row} seed {seed} ({budget_text(budget)}) ...", flush=True)
         run = run_ram if spec["kind"] == "ram" else run_supervised
         result = run(args.dataset, task, spec, seed, budget)
-        settings = TUNED.get(task, {}) if spec["kind"] == "ram" else {}
+        settings = ram_settings(task, spec)
         record = dict(dataset=args.dataset, task=task, row=row, seed=seed, budget=budget, quick=args.quick,
                       **({"settings": settings} if settings else {}),
                       command=command.strip(), date=datetime.datetime.now().isoformat(timespec="seconds"),

@@ -32,7 +32,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
 import statistics
 import sys
@@ -76,7 +75,7 @@ def glimpse_extractor_class():
 
 def build(algo: str, env_id: str, seed: int, quick: bool):
     """``(model, eval env kwargs, hyperparameters)`` for ``algo`` on ``env_id``."""
-    from agents.cli import RAM_DEFAULTS, task_family
+    from agents.cli import ram_hyperparameters, task_family
     from ram_env import make_sb3_vec_env
 
     family = task_family(env_id)
@@ -85,7 +84,7 @@ def build(algo: str, env_id: str, seed: int, quick: bool):
     if algo == "ram":
         from agents.ram import RAM
 
-        hyper = copy.deepcopy(RAM_DEFAULTS[family])
+        hyper = ram_hyperparameters(family)
         n_envs = hyper.pop("n_envs")
         venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=train_kwargs)
         return RAM("RAMPolicy", venv, **hyper, **common), {}, dict(hyper, n_envs=n_envs)
