@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +24,9 @@ import torch
 from agents import RAM
 from agents.evaluation import evaluate
 from ram_env import make_sb3_vec_env
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_io import machine  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIGS = {
@@ -61,7 +64,7 @@ def main() -> None:
     if args.quick:
         return
     meta = dict(command="python benchmarks/optimizer_check.py", date=datetime.date.today().isoformat(),
-                machine=f"{platform.machine()}, 1 torch thread")
+                machine=machine())
     (RESULTS / "optimizer_check.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1, default=str))
     lines = ["# RAM on MNIST: SGD (the paper's optimiser) against Adam", "",
              f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ", f"Date: {meta['date']}", "",
