@@ -147,9 +147,16 @@ def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
 
 
 def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = 12345,
-                   n_envs: int = 500):
-    from agents.evaluation import evaluate
+                   n_envs: int = 500, paths: int = 1):
+    """Deterministic success rate (``paths=1``), or RAM's accuracy averaged over ``paths`` sampled glimpse paths."""
+    from agents.evaluation import evaluate, evaluate_paths
     from ram_env import make_sb3_vec_env
+
+    if paths != 1:
+        if paths < 1:
+            raise CLIError(f"--paths must be >= 1, got {paths}")
+        if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
+            raise CLIError("--paths averages RAM's class probabilities: it is for RAM on classification tasks")
 
     kwargs = evaluation_env_kwargs(meta, split)
     venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
@@ -160,6 +167,11 @@ def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = 
     if hasattr(venv.get_attr("core")[0].task, "n_images"):
         while episodes % n:  # a batch size that divides the split, so no image counts twice
             n -= 1
+    if paths != 1:
+        def make():
+            return make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
+
+        return evaluate_paths(model, make, episodes, paths=paths, seed=seed), dict(kwargs, paths=paths)
     venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
     return evaluate(model, venv, episodes, deterministic=True), kwargs
 
@@ -256,7 +268,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, meta = load_checkpoint(args.checkpoint)
     if args.env and args.env != meta["env_id"]:
         raise CLIError(f"checkpoint was trained on {meta['env_id']}, not {args.env}")
-    result, kwargs = run_evaluation(model, meta, args.episodes, args.split)
+    result, kwargs = run_evaluation(model, meta, args.episodes, args.split, paths=args.paths)
     what = "accuracy" if task_family(meta["env_id"]) == "classification" else "catch rate"
     extra = f", test error {result.error_percent:.2f}%" if what == "accuracy" else ""
     print(f"{meta['algo']} on {meta['env_id']} ({kwargs}): {what} {100 * result.rate:.2f}% "
@@ -334,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--episodes", type=int, default=None)
     e.add_argument("--split", default=None)
     e.add_argument("--env", default=None, help="check the checkpoint was trained on this env")
+    e.add_argument("--paths", type=int, default=1,
+                   help="RAM, classification: average the class probabilities over this many sampled glimpse paths "
+                        "per image (M; default 1 = the deterministic path)")
     r = sub.add_parser("render", help="an animated GIF of the agent's glimpses")
     r.add_argument("checkpoint")
     r.add_argument("--out", default="glimpses.gif")

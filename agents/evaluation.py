@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -69,3 +69,60 @@ def evaluate(model, venv, n_episodes: int, deterministic: bool = True) -> EvalRe
     k = int(np.sum(successes))
     low, high = wilson_interval(k, n_episodes)
     return EvalResult(k / n_episodes, low, high, n_episodes, float(np.mean(returns)))
+
+
+def evaluate_paths(model, make_venv: Callable[[], Any], n_episodes: int, paths: int = 10,
+                   seed: int = 0) -> EvalResult:
+    """RAM's classification accuracy with the class probabilities averaged over ``paths`` glimpse paths.
+
+    Some public reproductions score a test image by averaging the softmax over M sampled glimpse paths
+    (M = 10); PAPER.md asks for M = 1 (:func:`evaluate`, deterministic) as the headline and M = 10
+    labelled where used. Each path replays the same scenes: ``make_venv()`` must build the same
+    ``shuffle=False`` env with the same seed every call, so that episode k of every pass is the same
+    image (checked against the labels). The locations are sampled from the Gaussian policy with a torch
+    generator seeded by ``seed``; the class is the argmax of the averaged probabilities.
+    """
+    import torch
+
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
+    if paths < 1:
+        raise ValueError(f"paths must be >= 1, got {paths}")
+    policy = model.policy
+    policy.set_training_mode(False)
+    generator = torch.Generator(device=policy.device).manual_seed(seed)
+    total_probs, labels = None, None
+    for _ in range(paths):
+        venv = make_venv()
+        obs, n = venv.reset(), venv.num_envs
+        state = policy.initial_state(n)
+        probs, path_labels = [], []
+        with torch.no_grad():
+            while len(path_labels) < n_episodes:
+                out = policy(torch.as_tensor(obs["glimpse"], device=policy.device).float(),
+                             torch.as_tensor(obs["location"], device=policy.device).float(), state)
+                noise = torch.randn(out.location_mean.shape, generator=generator, device=policy.device)
+                location = out.location_mean + policy.location_std * noise
+                action = policy.encode_action(location, out.logits.argmax(dim=1)).cpu().numpy()
+                obs, _, dones, infos = venv.step(action)
+                state = out.state
+                if dones.any():
+                    if not dones.all():
+                        raise RuntimeError("evaluate_paths needs episodes that end together (fixed-length tasks)")
+                    if "label" not in infos[0]:
+                        raise ValueError("evaluate_paths is for classification tasks (no label in info)")
+                    probs.append(torch.softmax(out.logits, dim=1).cpu().numpy())
+                    path_labels.extend(info["label"] for info in infos)
+                    state = policy.initial_state(n)
+        venv.close()
+        path_probs, path_labels = np.concatenate(probs)[:n_episodes], np.asarray(path_labels[:n_episodes])
+        if labels is None:
+            total_probs, labels = path_probs, path_labels
+        else:
+            if not np.array_equal(labels, path_labels):
+                raise ValueError("make_venv() gave other images on a later pass: it must build the same "
+                                 "shuffle=False env with the same seed every call")
+            total_probs += path_probs
+    k = int(np.sum(total_probs.argmax(axis=1) == labels))
+    low, high = wilson_interval(k, n_episodes)
+    return EvalResult(k / n_episodes, low, high, n_episodes, k / n_episodes)

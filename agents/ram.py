@@ -298,12 +298,16 @@ class RAM(BaseAlgorithm):
         self.logger.dump(step=self.num_timesteps)
 
     # ------------------------------------------------------------------ checkpoints
-    def save(self, path: str | pathlib.Path | io.BufferedIOBase, exclude=None, include=None) -> None:
+    def save(self, path: str | pathlib.Path | io.BufferedIOBase, exclude=None, include=None,
+             optimizer: bool = True) -> None:
         """Save atomically (a temp file renamed into place), with what an identical resume needs.
 
         A save in the middle of a batch records the state at the batch's start (RNG states, step
         count), so a resumed run replays that batch and continues exactly as the original.
+        ``optimizer=False`` leaves out the optimizer's moments (a file a third the size, for
+        evaluating or rendering; training resumed from it starts with a fresh optimizer).
         """
+        self._save_optimizer = optimizer
         if self._rollout_start is not None:
             self._resume_state = self._rollout_start
         else:
@@ -328,10 +332,12 @@ class RAM(BaseAlgorithm):
         return None
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        if not getattr(self, "_save_optimizer", True):
+            return ["policy"], []
         return ["policy", "policy.optimizer"], []  # the optimizer's moments too: a resume must be exact
 
     def _excluded_save_params(self) -> list[str]:
-        return super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng"]
+        return super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng", "_save_optimizer"]
 
     def set_parameters(self, load_path_or_dict, exact_match: bool = True, device="auto") -> None:
         """As SB3's; checkpoints without the optimizer's state (older ones) load with a fresh optimizer."""

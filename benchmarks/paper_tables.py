@@ -52,6 +52,7 @@ from results_io import locked, machine, merge_records  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("mnist", "fashion-mnist")
 EVAL_SEED = 12345
+TEST_PATHS = 10  # M of the path-averaged score (PAPER.md: reported labelled, beside M = 1)
 
 #: task -> (title, env id per dataset, default rows)
 TASKS: dict[str, tuple[str, dict[str, str], list[str]]] = {
@@ -191,9 +192,10 @@ def run_supervised(dataset: str, task: str, spec: dict, seed: int, budget: dict)
                 hyper=dict(optimizer="adam", lr_decay="linear", **{k: v for k, v in scene.items()}))
 
 
-def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict) -> dict[str, Any]:
+def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict, models: Path | None = None
+            ) -> dict[str, Any]:
     from agents.cli import ram_hyperparameters
-    from agents.evaluation import evaluate
+    from agents.evaluation import evaluate, evaluate_paths
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
@@ -208,17 +210,41 @@ def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict) -> dic
     t0 = time.perf_counter()
     model.learn(budget["timesteps"])
     train_s = time.perf_counter() - t0
+    extra: dict[str, Any] = {}
+    if models is not None:
+        # Kept so a cell can be re-scored or rendered later (`ram evaluate` / `ram render` read ram_meta).
+        name = f"{dataset}_{task}_{spec_name(spec)}_seed{seed}_{budget_text(budget).split()[0]}.zip"
+        if not spec["random"]:
+            model.ram_meta = dict(algo="ram", env_id=env_id, env_kwargs=dict(env_kwargs, split="train"), seed=seed,
+                                  total_timesteps=budget["timesteps"], eval_split="test")
+        model.save(models / name, optimizer=False)
+        extra["model"] = f"models/{name}"
     t0 = time.perf_counter()
-    test = make_sb3_vec_env(env_id, n_envs=500, seed=EVAL_SEED, monitor=False,
-                            env_kwargs=dict(env_kwargs, split="test", shuffle=False))
-    if spec["random"]:
-        test = random_glimpses(test, EVAL_SEED + 1)
-    result = evaluate(model, test, 10_000, deterministic=True)
+    passes = iter(range(1_000_000))
+
+    def test_env():
+        """The whole test split in order, the same scenes on every call (random rows: new random paths)."""
+        test = make_sb3_vec_env(env_id, n_envs=500, seed=EVAL_SEED, monitor=False,
+                                env_kwargs=dict(env_kwargs, split="test", shuffle=False))
+        return random_glimpses(test, EVAL_SEED + 1 + next(passes)) if spec["random"] else test
+
+    result = evaluate(model, test_env(), 10_000, deterministic=True)
+    averaged = evaluate_paths(model, test_env, 10_000, paths=TEST_PATHS, seed=EVAL_SEED)
     return dict(error=result.error_percent, episodes=result.episodes, ci_error=[100 * (1 - result.ci_high),
                                                                                  100 * (1 - result.ci_low)],
+                error_paths10=averaged.error_percent,
                 train_seconds=round(train_s, 1), eval_seconds=round(time.perf_counter() - t0, 1),
-                env_id=env_id, timesteps_done=int(model.num_timesteps),
+                env_id=env_id, timesteps_done=int(model.num_timesteps), **extra,
                 hyper=dict(hyper, env_kwargs=env_kwargs, random_locations=spec["random"], test_paths_per_image=1))
+
+
+def spec_name(spec: dict[str, Any]) -> str:
+    """The row name of a parsed row (the inverse of :func:`parse_row`)."""
+    if spec["kind"] == "fc":
+        return f"FC-{spec['hidden']}"
+    if spec["kind"] == "conv":
+        return "Conv"
+    return f"RAM-{spec['n_glimpses']}g" + ("-random" if spec["random"] else "")
 
 
 # ---------------------------------------------------------------------- results file
@@ -252,7 +278,9 @@ def cell_summary(records: list[dict[str, Any]], current: str = "{}") -> dict[str
         groups.setdefault((json.dumps(r["budget"], sort_keys=True), settings_of(r)), []).append(r)
     best = max(groups.values(), key=lambda g: (budget_size(g[0]["budget"]), len(g), max(r["date"] for r in g)))
     errors = [r["error"] for r in best]
+    averaged = [r["error_paths10"] for r in best if "error_paths10" in r]
     return dict(mean=statistics.fmean(errors), sd=statistics.stdev(errors) if len(errors) > 1 else None,
+                mean_paths10=statistics.fmean(averaged) if len(averaged) == len(best) else None,
                 seeds=sorted(r["seed"] for r in best), budget=best[0]["budget"], other_budgets=len(groups) - 1,
                 settings=best[0].get("settings", {}),
                 quick=any(r.get("quick") for r in best), train_seconds=statistics.fmean(r["train_seconds"] for r in best))
@@ -270,7 +298,9 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
         "# The paper's Tables 1 and 2 on ram-env", "",
         "Test error (%) on the whole 10k test split, every image once, one glimpse path per image (M = 1), "
         "deterministic policy. *Ours*: mean ± sd over the seeds run (sd only with 2+ seeds) at the largest "
-        "budget run; *budget*: RAM env steps (episodes x glimpses), or baseline updates x batch size of fresh "
+        "budget run; *ours, M = 10*: RAM's error when the class probabilities are averaged over 10 sampled "
+        "glimpse paths per image (as some reproductions score; blank for runs made before it was recorded); "
+        "*budget*: RAM env steps (episodes x glimpses), or baseline updates x batch size of fresh "
         "scenes. *Paper*: Mnih et al. 2014 (PAPER.md; the 100x100 figures are recalled there, not verified). "
         "*Best public reproduction*: PAPER.md; blank where it lists none. Each record in `paper_tables.json` holds "
         "its command, date, machine and training time. Generated by `benchmarks/paper_tables.py`.", "",
@@ -282,8 +312,9 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
             rows = list(default_rows)
             rows += sorted({r for (d, t, r) in by_cell if d == dataset and t == task and r not in rows})
             lines += [f"### {title.replace('MNIST', 'Fashion-MNIST') if dataset != 'mnist' else title}", "",
-                      "| model | ours | seeds | budget | train time / seed | paper | best public reproduction |",
-                      "|---|---:|---:|---|---:|---:|---|"]
+                      "| model | ours | ours, M = 10 | seeds | budget | train time / seed | paper | "
+                      "best public reproduction |",
+                      "|---|---:|---:|---:|---|---:|---:|---|"]
             for row in rows:
                 tuned = ram_settings(task, parse_row(row))
                 s = cell_summary(by_cell.get((dataset, task, row), []), json.dumps(tuned, sort_keys=True))
@@ -292,15 +323,16 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                 label = row.replace("-random", " (random locations)")
                 paper_text = f"{paper:g}" if paper is not None else ""
                 if s is None:
-                    lines.append(f"| {label} | not run | | | | {paper_text} | {repro} |")
+                    lines.append(f"| {label} | not run | | | | | {paper_text} | {repro} |")
                     continue
                 ours = f"{s['mean']:.2f}" + (f" ± {s['sd']:.2f}" if s["sd"] is not None else "")
+                ours10 = f"{s['mean_paths10']:.2f}" if s["mean_paths10"] is not None else ""
                 budget = budget_text(s["budget"]) + (" (quick)" if s["quick"] else "")
                 if s["other_budgets"]:
                     budget += f" (+{s['other_budgets']} other budget{'s' if s['other_budgets'] > 1 else ''})"
                 if tuned and s["settings"] != tuned:
                     budget += " (untuned defaults)"
-                lines.append(f"| {label} | {ours} | {len(s['seeds'])} | {budget} | {s['train_seconds'] / 60:.1f} min "
+                lines.append(f"| {label} | {ours} | {ours10} | {len(s['seeds'])} | {budget} | {s['train_seconds'] / 60:.1f} min "
                              f"| {paper_text} | {repro} |")
             if TUNED.get(task):
                 lines.append("")  # a blank line ends the table (GFM would read the text as a row)
@@ -366,8 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     for task, row, spec, seed in cells:
         budget = budget_of(spec, args)
         print(f"{args.dataset} {task} {row} seed {seed} ({budget_text(budget)}) ...", flush=True)
-        run = run_ram if spec["kind"] == "ram" else run_supervised
-        result = run(args.dataset, task, spec, seed, budget)
+        if spec["kind"] == "ram":
+            result = run_ram(args.dataset, task, spec, seed, budget, models=out / "models")
+        else:
+            result = run_supervised(args.dataset, task, spec, seed, budget)
         settings = ram_settings(task, spec)
         record = dict(dataset=args.dataset, task=task, row=row, seed=seed, budget=budget, quick=args.quick,
                       **({"settings": settings} if settings else {}),

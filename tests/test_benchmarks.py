@@ -52,6 +52,8 @@ def test_paper_tables_quick(tmp_path):
     for r in records:
         assert r["episodes"] == 10_000 and 0.0 <= r["error"] <= 100.0 and r["quick"]
         assert r["command"].startswith("python benchmarks/paper_tables.py") and r["date"] and r["budget"]
+        if r["row"].startswith("RAM"):  # M = 10 score and the trained model kept beside the results
+            assert 0.0 <= r["error_paths10"] <= 100.0 and (tmp_path / r["model"]).stat().st_size > 10_000
     md = (tmp_path / "paper_tables.md").read_text()
     assert "| Conv | " in md and "(quick)" in md and "| 1.21 |" in md  # the paper's 28x28 conv figure
     assert "| RAM-6g | not run |" in md and "1.08 (PyTorch)" in md
@@ -112,7 +114,7 @@ def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     pt.merge(tmp_path, [rec(0, 10.0)])
     pt.merge(tmp_path, [rec(1, 12.0), rec(0, 50.0, steps=1)])  # a second seed, and a smaller budget
     md = (tmp_path / "paper_tables.md").read_text()
-    assert "| Conv | 11.00 ± 1.41 | 2 | 100 x 10 scenes (+1 other budget) | 1.0 min | 8.09 | 8.37 (TensorFlow) |" in md
+    assert "| Conv | 11.00 ± 1.41 |  | 2 | 100 x 10 scenes (+1 other budget) | 1.0 min | 8.09 | 8.37 (TensorFlow) |" in md
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
     assert "| FC-64 | not run |" in md
 
@@ -129,12 +131,13 @@ def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, mon
 
     pt.merge(tmp_path, [rec(0, 15.0, 12_000_000)])  # an older run with the untuned defaults
     md = (tmp_path / "paper_tables.md").read_text()
-    assert "| RAM-8g | 15.00 | 1 | 12M steps (untuned defaults) |" in md
+    assert "| RAM-8g | 15.00 |  | 1 | 12M steps (untuned defaults) |" in md
     assert "RAM rows: `ram train` defaults with location_std=0.2" in md
     # A tuned run wins even at a smaller budget; the same budget with other settings is a separate record.
-    pt.merge(tmp_path, [rec(0, 9.0, 6_000_000, dict(location_std=0.2)), rec(0, 8.0, 12_000_000, dict(location_std=0.2))])
+    pt.merge(tmp_path, [rec(0, 9.0, 6_000_000, dict(location_std=0.2)),
+                        dict(rec(0, 8.0, 12_000_000, dict(location_std=0.2)), error_paths10=7.5)])
     md = (tmp_path / "paper_tables.md").read_text()
-    assert "| RAM-8g | 8.00 | 1 | 12M steps (+1 other budget) |" in md
+    assert "| RAM-8g | 8.00 | 7.50 | 1 | 12M steps (+1 other budget) |" in md
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
 
 

@@ -68,6 +68,8 @@ def test_checkpoint_from_another_env_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(out / "model.zip"), "--env", "RAM-MNIST-v0"]) == 2
     assert "trained on RAM-Catch-v0" in capsys.readouterr().err
+    assert main(["evaluate", str(out / "model.zip"), "--paths", "10"]) == 2
+    assert "for RAM on classification tasks" in capsys.readouterr().err
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
     assert main(["evaluate", str(bad)]) == 2
@@ -89,6 +91,19 @@ def test_missing_data_is_one_line(tmp_path, monkeypatch, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert err.startswith("ram: error:") and "fashion-mnist" in err.lower() and str(tmp_path) in err
+
+
+@requires_mnist
+def test_evaluate_averages_over_sampled_glimpse_paths(tmp_path, capsys):
+    out = tmp_path / "ram"
+    assert main(["train", "--env", "RAM-MNIST-v0", "--total-timesteps", "3000", "--n-envs", "20", "--out", str(out),
+                 "--eval-episodes", "20", "--no-progress", "--threads", "1", "--split", "train[:500]"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.zip"), "--episodes", "100", "--paths", "3"]) == 0
+    line = capsys.readouterr().out
+    assert "'paths': 3" in line and "over 100 episodes" in line and "test error" in line
+    assert main(["evaluate", str(out / "model.zip"), "--paths", "0"]) == 2
+    assert "--paths must be >= 1" in capsys.readouterr().err
 
 
 @requires_mnist

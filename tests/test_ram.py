@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from torch.nn import functional as F
 
 from agents import RAM, RAMPolicy
-from agents.evaluation import evaluate, wilson_interval
+from agents.evaluation import evaluate, evaluate_paths, wilson_interval
 from ram_env import make_sb3_vec_env
 from tests.conftest import requires_mnist
 from tests.test_envs_classification import toy_dataset
@@ -124,6 +126,15 @@ def test_save_load_round_trips_predictions_exactly(tmp_path):
     np.testing.assert_array_equal(a1, a2)
     for x, y in zip(s1, s2):
         np.testing.assert_array_equal(x, y)
+    # Without the optimizer's moments: a smaller file that predicts the same and still trains.
+    model.save(tmp_path / "small.zip", optimizer=False)
+    assert (tmp_path / "small.zip").stat().st_size < 0.6 * (tmp_path / "ram.zip").stat().st_size
+    small = RAM.load(tmp_path / "small.zip", env=model.get_env(), device="cpu")
+    np.testing.assert_array_equal(small.predict(obs, deterministic=True)[0], a1)
+    small.learn(8 * 3, reset_num_timesteps=False)
+    model.save(tmp_path / "again.zip")  # the flag does not stick to later saves
+    with zipfile.ZipFile(tmp_path / "again.zip") as again, zipfile.ZipFile(tmp_path / "small.zip") as small_zip:
+        assert "policy.optimizer.pth" in again.namelist() and "policy.optimizer.pth" not in small_zip.namelist()
 
 
 def test_predict_follows_sb3_recurrent_contract_and_evaluate_policy_works():
@@ -173,6 +184,27 @@ def test_wilson_interval():
     low, high = wilson_interval(50, 100)
     assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+
+
+def test_path_averaged_evaluation_replays_the_same_images():
+    model = small_model(location_std=0.3)
+    model.learn(10_000)
+
+    def test_env(seed=3):
+        return make_sb3_vec_env("RAM-MNIST-v0", n_envs=50, seed=seed, monitor=False,
+                                env_kwargs=dict(KW, shuffle=False))
+
+    deterministic = evaluate(model, test_env(), 200)
+    sampled = [evaluate_paths(model, test_env, 200, paths=1, seed=s).rate for s in range(4)]
+    assert len(set(sampled)) > 1  # sampled glimpse paths: the score depends on the draw
+    assert evaluate_paths(model, test_env, 200, paths=10, seed=7).rate == \
+        evaluate_paths(model, test_env, 200, paths=10, seed=7).rate  # seeded
+    model.policy.location_std = 1e-12  # the sampled path collapses onto the mean: the deterministic score
+    assert evaluate_paths(model, test_env, 200, paths=3).rate == deterministic.rate
+    seeds = iter([3, 4])  # shuffled draws with another seed: other images on the second pass
+    with pytest.raises(ValueError, match="same seed"):
+        evaluate_paths(model, lambda: make_sb3_vec_env("RAM-MNIST-v0", n_envs=50, seed=next(seeds), monitor=False,
+                                                       env_kwargs=KW), 200, paths=2)
 
 
 @requires_mnist
