@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -254,7 +255,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.save(ckpt)
     train_seconds = time.time() - start
     result, eval_kwargs = run_evaluation(model, meta, args.eval_episodes)
-    summary = dict(meta, timesteps=model.num_timesteps, train_seconds=round(train_seconds, 1),
+    summary = dict(meta, command=getattr(args, "command_line", None), timesteps=model.num_timesteps,
+                   train_seconds=round(train_seconds, 1),
                    evaluation=dict(result.as_dict(), env_kwargs=eval_kwargs))
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     what = "accuracy" if task_family(meta["env_id"]) == "classification" else "catch rate"
@@ -360,9 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.command is None:  # plain `ram`: the main job
-        args = parser.parse_args(["train"])
+        argv = ["train"]
+        args = parser.parse_args(argv)
+    args.command_line = shlex.join(["ram", *argv])
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render}
     try:
         return commands[args.command](args)

@@ -81,6 +81,28 @@ def test_rl_comparison_quick(tmp_path):
     assert "| dqn | not run |" in (tmp_path / "rl_comparison.md").read_text()
 
 
+@requires_mnist
+def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
+    from agents.cli import main as ram
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    pt = load_script("paper_tables")
+    out = tmp_path / "results"
+    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g"]) == 0
+    (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
+    assert record["row"] == "RAM-3g" and record["budget"] == dict(timesteps=3000, n_envs=20)
+    assert record["episodes"] == 10_000 and 0 <= record["error_paths10"] <= 100
+    assert record["train_command"].startswith("ram train --env RAM-MNIST-v0")
+    assert record["hyper"]["policy_kwargs"] == {"init_scale": 0.1} and record["hyper"]["lr_decay"] == "linear"
+    assert "| RAM-3g | " in (out / "paper_tables.md").read_text()
+    with pytest.raises(SystemExit, match="glimpses is 3, the cell needs 6"):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-6g"])
+    with pytest.raises(SystemExit, match="env is 'RAM-MNIST-v0'"):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "translated60", "--rows", "RAM-3g"])
+
+
 def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)

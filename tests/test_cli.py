@@ -18,6 +18,7 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     assert {"model.zip", "progress.csv", "summary.json"} <= {p.name for p in out.iterdir()}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["env_id"] == "RAM-Catch-v0" and summary["algo"] == "ram"
+    assert summary["command"].startswith("ram train --total-timesteps 2000 --n-envs 8")
     assert summary["evaluation"]["episodes"] == 40 and 0 <= summary["evaluation"]["rate"] <= 1
     assert "catch rate" in capsys.readouterr().out
 
