@@ -310,6 +310,7 @@ def merge(out: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     with locked(path):
         merged = merge_records(path, new, record_key, lambda r: (r["dataset"], r["task"], r["row"], r["seed"]))
         render(merged, out / "paper_tables.md")
+        plot(merged, out / "paper_tables.png")
     return merged
 
 
@@ -337,10 +338,57 @@ def format_settings(settings: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
-def render(records: list[dict[str, Any]], path: Path) -> None:
+def cells(records: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """Records grouped by (dataset, task, row)."""
     by_cell: dict[tuple, list[dict]] = {}
     for r in records:
         by_cell.setdefault((r["dataset"], r["task"], r["row"]), []).append(r)
+    return by_cell
+
+
+def summary_of(by_cell: dict[tuple, list[dict]], dataset: str, task: str, row: str) -> dict[str, Any] | None:
+    """The cell's :func:`cell_summary` with the task's current ``TUNED`` settings."""
+    tuned = json.dumps(ram_settings(task, parse_row(row)), sort_keys=True)
+    return cell_summary(by_cell.get((dataset, task, row), []), tuned)
+
+
+def plot(records: list[dict[str, Any]], path: Path) -> None:
+    """Ours (M = 1, M = 10) beside the paper's figure, one panel per MNIST task, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_cell = cells(records)
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(18, 4.6))
+    width = 0.27
+    for ax, (task, (title, _, rows)) in zip(axes, TASKS.items()):
+        summaries = [summary_of(by_cell, "mnist", task, row) for row in rows]
+        xs = np.arange(len(rows))
+        ours = [s["mean"] if s else np.nan for s in summaries]
+        spread = [s["sd"] or 0.0 if s else 0.0 for s in summaries]
+        ax.bar(xs - width, ours, width, yerr=spread, capsize=2, color="tab:blue", label="ours (M = 1)")
+        ax.bar(xs, [s["mean_paths10"] if s and s["mean_paths10"] is not None else np.nan for s in summaries], width,
+               color="tab:cyan", label="ours, RAM, M = 10")
+        ax.bar(xs + width, [PAPER[task].get(row, np.nan) for row in rows], width, color="tab:gray", label="paper")
+        for x, s in zip(xs, summaries):
+            if s is None:
+                ax.text(x - width, 0.55, "not run", rotation=90, ha="center", va="bottom", fontsize=7, color="tab:red")
+        ax.set_yscale("log")
+        ax.set_ylim(0.5, 60)
+        ax.set_xticks(xs, [row.replace("-random", "\nrandom") for row in rows], rotation=45, fontsize=8)
+        ax.set_title(title.split(" (")[0], fontsize=10)
+        ax.grid(axis="y", alpha=0.3, which="both")
+    axes[0].set_ylabel("test error (%), log scale")
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle("The paper's Tables 1 and 2 on ram-env (MNIST; ours: mean over seeds, whiskers: sd)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def render(records: list[dict[str, Any]], path: Path) -> None:
+    by_cell = cells(records)
     lines = [
         "# The paper's Tables 1 and 2 on ram-env", "",
         "Test error (%) on the whole 10k test split, every image once, one glimpse path per image (M = 1), "
@@ -364,7 +412,7 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                       "|---|---:|---:|---:|---|---:|---:|---|"]
             for row in rows:
                 tuned = ram_settings(task, parse_row(row))
-                s = cell_summary(by_cell.get((dataset, task, row), []), json.dumps(tuned, sort_keys=True))
+                s = summary_of(by_cell, dataset, task, row)
                 paper = PAPER[task].get(row) if dataset == "mnist" else None
                 repro = REPRODUCTIONS[task].get(row, "") if dataset == "mnist" else ""
                 label = row.replace("-random", " (random locations)")

@@ -58,6 +58,7 @@ def test_paper_tables_quick(tmp_path):
     assert "| Conv | " in md and "(quick)" in md and "| 1.21 |" in md  # the paper's 28x28 conv figure
     assert "| RAM-6g | not run |" in md and "1.08 (PyTorch)" in md
     assert "## Fashion-MNIST" in md
+    assert (tmp_path / "paper_tables.png").stat().st_size > 10_000  # ours beside the paper, plotted
 
 
 @requires_mnist
