@@ -104,6 +104,25 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "translated60", "--rows", "RAM-3g"])
 
 
+@requires_mnist
+def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path):
+    from agents.cli import main as ram
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    gp = load_script("glimpse_paths")
+    assert gp.main([str(run / "model.zip"), "--out", str(tmp_path)]) == 0
+    (record,) = json.loads((tmp_path / "glimpse_paths.json").read_text())["records"]
+    errors = record["errors"]
+    assert record["images"] == 10_000 and len(errors["one sampled path (3 draws)"]) == 3
+    assert all(0 <= errors[k] <= 100 for k in ("deterministic", "M = 3", "M = 10"))
+    assert [s["step"] for s in record["steps"]] == [0, 1, 2]
+    # Step 0 is the env's uniformly random first glimpse: about 1 - 0.95^2 = 10% of them at the border.
+    assert 0.03 < record["steps"][0]["at_border"] < 0.18 and 0.35 < record["steps"][0]["mean_abs_x"] < 0.65
+    assert "| M = 10 sampled paths, averaged |" in (tmp_path / "glimpse_paths.md").read_text()
+
+
 def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
