@@ -116,15 +116,23 @@ def make_core(kind: str, input_size: int, hidden_size: int = 256) -> nn.Module:
 
 
 class LocationNetwork(nn.Module):
-    """The mean of the Gaussian location policy, mu = tanh(Linear(h_t)).
+    """The mean of the Gaussian location policy: mu = tanh(Linear(h_t)) or, as in the paper, Linear(h_t).
 
-    The paper writes a plain linear layer; the tanh keeps the mean inside the image's [-1, 1] range,
-    where the environment clips locations anyway (as the public reproductions do).
+    Args:
+        hidden_size: the core's size.
+        squash: ``"tanh"`` (default) keeps the mean inside the image's [-1, 1] range, as the public
+            reproductions do; ``"none"`` is the paper's plain linear layer (the env clips the sampled
+            location to [-1, 1]). With tanh the policy gradient fades as the mean nears the border,
+            where ``1 - mu^2`` goes to 0.
     """
 
-    def __init__(self, hidden_size: int = 256):
+    def __init__(self, hidden_size: int = 256, squash: str = "tanh"):
         super().__init__()
+        if squash not in ("tanh", "none"):
+            raise ValueError(f"location squash must be 'tanh' or 'none', got {squash!r}")
         self.fc = nn.Linear(hidden_size, 2)
+        self.squash = squash
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.fc(h))
+        mu = self.fc(h)
+        return torch.tanh(mu) if self.squash == "tanh" else mu

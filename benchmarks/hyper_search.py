@@ -32,7 +32,7 @@ from results_io import locked, machine, merge_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 54321
-POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size")
+POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size", "location_squash")
 
 
 def parse_setting(text: str) -> dict[str, Any]:

@@ -180,6 +180,22 @@ def test_resume_from_a_mid_batch_checkpoint_continues_identically(tmp_path):
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
 
 
+def test_location_mean_is_tanh_or_the_papers_linear_layer():
+    from agents.networks import LocationNetwork
+
+    h = torch.full((1, 4), 10.0)
+    squashed, linear = LocationNetwork(4), LocationNetwork(4, "none")
+    linear.load_state_dict(squashed.state_dict())
+    raw = linear(h)
+    assert raw.abs().max() > 1.0  # the paper's mean is not bounded (the env clips the sampled location)
+    torch.testing.assert_close(squashed(h), torch.tanh(raw))
+    with pytest.raises(ValueError, match="tanh' or 'none'"):
+        LocationNetwork(4, "sigmoid")
+    policy = small_model(policy_kwargs=dict(location_squash="none")).policy
+    assert policy.location_net.squash == "none"
+    assert policy._get_constructor_parameters()["location_squash"] == "none"  # saved with the model
+
+
 def test_wilson_interval():
     low, high = wilson_interval(50, 100)
     assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
