@@ -156,8 +156,13 @@ def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     pt.merge(tmp_path, [rec(0, 10.0)])
     pt.merge(tmp_path, [rec(1, 12.0), rec(0, 50.0, steps=1)])  # a second seed, and a smaller budget
     md = (tmp_path / "paper_tables.md").read_text()
-    assert "| Conv | 11.00 ± 1.41 |  | 2 | 100 x 10 scenes (+1 other budget) | 1.0 min | 8.09 | 8.37 (TensorFlow) |" in md
+    assert "| Conv | 11.00 ± 1.41 |  | 2 | 100 x 10 scenes (+1 smaller budget) | 1.0 min | 8.09 | 8.37 (TensorFlow) |" in md
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
+    # A longer run with fewer seeds gets its own row under the headline one, which keeps the most seeds.
+    pt.merge(tmp_path, [rec(0, 7.0, steps=1000)])
+    md = (tmp_path / "paper_tables.md").read_text()
+    assert "| Conv | 11.00 ± 1.41 |  | 2 | 100 x 10 scenes (+1 smaller budget) |" in md
+    assert "| Conv, longer | 7.00 |  | 1 | 1k x 10 scenes | 1.0 min |" in md
     assert "| FC-64 | not run |" in md
 
 
@@ -179,7 +184,7 @@ def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, mon
     pt.merge(tmp_path, [rec(0, 9.0, 6_000_000, dict(location_std=0.2)),
                         dict(rec(0, 8.0, 12_000_000, dict(location_std=0.2)), error_paths10=7.5)])
     md = (tmp_path / "paper_tables.md").read_text()
-    assert "| RAM-8g | 8.00 | 7.50 | 1 | 12M steps (+1 other budget) |" in md
+    assert "| RAM-8g | 8.00 | 7.50 | 1 | 12M steps (+1 smaller budget) |" in md
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
 
 
