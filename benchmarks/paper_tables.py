@@ -196,12 +196,13 @@ def run_supervised(dataset: str, task: str, spec: dict, seed: int, budget: dict)
                 hyper=dict(optimizer="adam", lr_decay="linear", **{k: v for k, v in scene.items()}))
 
 
-def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict, models: Path | None = None
+def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: Path | None = None
             ) -> dict[str, Any]:
     from agents.cli import ram_hyperparameters
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
+    spec = parse_row(row)
     env_id = TASKS[task][1][dataset]
     env_kwargs = dict(n_glimpses=spec["n_glimpses"])
     hyper = ram_hyperparameters("classification", ram_settings(task, spec))
@@ -216,7 +217,7 @@ def run_ram(dataset: str, task: str, spec: dict, seed: int, budget: dict, models
     extra: dict[str, Any] = {}
     if models is not None:
         # Kept so a cell can be re-scored or rendered later (`ram evaluate` / `ram render` read ram_meta).
-        name = f"{dataset}_{task}_{spec_name(spec)}_seed{seed}_{budget_text(budget).split()[0]}.zip"
+        name = f"{dataset}_{task}_{row}_seed{seed}_{budget_text(budget).split()[0]}.zip"
         if not spec["random"]:
             model.ram_meta = dict(algo="ram", env_id=env_id, env_kwargs=dict(env_kwargs, split="train"), seed=seed,
                                   total_timesteps=budget["timesteps"], eval_split="test")
@@ -285,15 +286,6 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
                 imported_from=str(folder), **({"train_command": summary["command"]} if "command" in summary else {}))
 
 
-def spec_name(spec: dict[str, Any]) -> str:
-    """The row name of a parsed row (the inverse of :func:`parse_row`)."""
-    if spec["kind"] == "fc":
-        return f"FC-{spec['hidden']}"
-    if spec["kind"] == "conv":
-        return "Conv"
-    return f"RAM-{spec['n_glimpses']}g" + ("-random" if spec["random"] else "")
-
-
 # ---------------------------------------------------------------------- results file
 def settings_of(r: dict[str, Any]) -> str:
     """A record's RAM overrides (``TUNED`` at the time of its run) as JSON; "{}" for baselines and older runs."""
@@ -332,12 +324,6 @@ def cell_summaries(records: list[dict[str, Any]], current: str = "{}") -> list[d
     return [dict(_summary(g), other_budgets=len(groups) - len(shown) if g is main else 0) for g in shown]
 
 
-def cell_summary(records: list[dict[str, Any]], current: str = "{}") -> dict[str, Any] | None:
-    """The cell's headline summary: its budget with the most seeds (see :func:`cell_summaries`)."""
-    summaries = cell_summaries(records, current)
-    return summaries[0] if summaries else None
-
-
 def _summary(group: list[dict[str, Any]]) -> dict[str, Any]:
     errors = [r["error"] for r in group]
     averaged = [r["error_paths10"] for r in group if "error_paths10" in r]
@@ -360,10 +346,10 @@ def cells(records: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
     return by_cell
 
 
-def summary_of(by_cell: dict[tuple, list[dict]], dataset: str, task: str, row: str) -> dict[str, Any] | None:
-    """The cell's :func:`cell_summary` with the task's current ``TUNED`` settings."""
+def summaries_of(by_cell: dict[tuple, list[dict]], dataset: str, task: str, row: str) -> list[dict[str, Any]]:
+    """The cell's :func:`cell_summaries` with the task's current ``TUNED`` settings (headline first)."""
     tuned = json.dumps(ram_settings(task, parse_row(row)), sort_keys=True)
-    return cell_summary(by_cell.get((dataset, task, row), []), tuned)
+    return cell_summaries(by_cell.get((dataset, task, row), []), tuned)
 
 
 def plot(records: list[dict[str, Any]], path: Path) -> None:
@@ -377,7 +363,7 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(1, len(TASKS), figsize=(18, 4.6))
     width = 0.27
     for ax, (task, (title, _, rows)) in zip(axes, TASKS.items()):
-        summaries = [summary_of(by_cell, "mnist", task, row) for row in rows]
+        summaries = [(summaries_of(by_cell, "mnist", task, row) or [None])[0] for row in rows]
         xs = np.arange(len(rows))
         ours = [s["mean"] if s else np.nan for s in summaries]
         spread = [s["sd"] or 0.0 if s else 0.0 for s in summaries]
@@ -426,7 +412,7 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                       "|---|---:|---:|---:|---|---:|---:|---|"]
             for row in rows:
                 tuned = ram_settings(task, parse_row(row))
-                summaries = cell_summaries(by_cell.get((dataset, task, row), []), json.dumps(tuned, sort_keys=True))
+                summaries = summaries_of(by_cell, dataset, task, row)
                 paper = PAPER[task].get(row) if dataset == "mnist" else None
                 repro = REPRODUCTIONS[task].get(row, "") if dataset == "mnist" else ""
                 label = row.replace("-random", " (random locations)")
@@ -523,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         budget = budget_of(spec, args)
         print(f"{args.dataset} {task} {row} seed {seed} ({budget_text(budget)}) ...", flush=True)
         if spec["kind"] == "ram":
-            result = run_ram(args.dataset, task, spec, seed, budget, models=out / "models")
+            result = run_ram(args.dataset, task, row, seed, budget, models=out / "models")
         else:
             result = run_supervised(args.dataset, task, spec, seed, budget)
         settings = ram_settings(task, spec)
