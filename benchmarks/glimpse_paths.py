@@ -48,8 +48,9 @@ def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
     def test_env():
         return make_sb3_vec_env(meta["env_id"], n_envs=n_envs, seed=EVAL_SEED, monitor=False, env_kwargs=kwargs)
 
-    n_images = test_env().get_attr("core")[0].task.n_images
-    errors = {"deterministic": evaluate(model, test_env(), n_images).error_percent}
+    venv = test_env()
+    n_images = venv.get_attr("core")[0].task.n_images
+    errors = {"deterministic": evaluate(model, venv, n_images).error_percent}
     errors["one sampled path (3 draws)"] = [evaluate_paths(model, test_env, n_images, paths=1, seed=s).error_percent
                                             for s in range(3)]
     for m in (3, 10):
