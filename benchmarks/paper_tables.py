@@ -331,7 +331,16 @@ def _summary(group: list[dict[str, Any]]) -> dict[str, Any]:
                 mean_paths10=statistics.fmean(averaged) if len(averaged) == len(group) else None,
                 seeds=sorted(r["seed"] for r in group), budget=group[0]["budget"],
                 settings=group[0].get("settings", {}), quick=any(r.get("quick") for r in group),
-                train_seconds=statistics.fmean(r["train_seconds"] for r in group))
+                train_seconds=statistics.fmean(r["train_seconds"] for r in group), differs=_differing_hyper(group))
+
+
+def _differing_hyper(group: list[dict[str, Any]]) -> list[str]:
+    """The training settings (``hyper``, policy_kwargs flattened) recorded for every seed of ``group`` that are
+    not the same on all of them: a cell may pool an imported run with ones ``paper_tables`` trained."""
+    flat = [{**{k: v for k, v in r.get("hyper", {}).items() if k != "policy_kwargs"},
+             **r.get("hyper", {}).get("policy_kwargs", {})} for r in group]
+    shared = set.intersection(*(set(f) for f in flat)) if flat else set()
+    return sorted(k for k in shared if len({json.dumps(f[k], sort_keys=True) for f in flat}) > 1)
 
 
 def format_settings(settings: dict[str, Any]) -> str:
@@ -428,6 +437,8 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                         budget += f" (+{s['other_budgets']} smaller budget{'s' if s['other_budgets'] > 1 else ''})"
                     if tuned and s["settings"] != tuned:
                         budget += " (untuned defaults)"
+                    if s["differs"]:
+                        budget += f" (seeds differ in {', '.join(s['differs'])})"
                     name = label if i == 0 else f"{label}, longer"
                     lines.append(f"| {name} | {ours} | {ours10} | {len(s['seeds'])} | {budget} | "
                                  f"{s['train_seconds'] / 60:.1f} min | {paper_text} | {repro} |")

@@ -188,6 +188,22 @@ def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, mon
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
 
 
+def test_paper_tables_says_when_pooled_seeds_trained_with_different_settings(tmp_path):
+    pt = load_script("paper_tables")
+
+    def rec(seed, init_scale, **hyper):
+        return dict(dataset="mnist", task="mnist28", row="RAM-6g", seed=seed, error=1.0 + seed, quick=False,
+                    budget=dict(timesteps=60_000_000, n_envs=100), date="2026-01-01", train_seconds=60.0,
+                    command="x", machine="y",
+                    hyper=dict(learning_rate=1e-3, policy_kwargs=dict(init_scale=init_scale), **hyper))
+
+    # A setting only one record names (lr_decay) is not counted as a difference.
+    pt.merge(tmp_path, [rec(0, 0.1, lr_decay="linear"), rec(1, 0.1)])
+    assert "| RAM-6g | 1.50 ± 0.71 |  | 2 | 60M steps | 1.0 min |" in (tmp_path / "paper_tables.md").read_text()
+    pt.merge(tmp_path, [rec(2, None)])
+    assert "| 3 | 60M steps (seeds differ in init_scale) |" in (tmp_path / "paper_tables.md").read_text()
+
+
 @requires_mnist
 def test_hyper_search_quick(tmp_path):
     run_script("hyper_search", tmp_path)
