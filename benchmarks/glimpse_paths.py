@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", nargs="+", help="RAM model.zip files with ram_meta")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
     args = parser.parse_args(argv)
+    missing = [c for c in args.checkpoints if not Path(c).is_file()]
+    if missing:  # before any of the minutes of scoring
+        parser.error(f"checkpoint not found: {', '.join(missing)}")
 
     import torch
 

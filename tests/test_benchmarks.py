@@ -105,7 +105,7 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
 
 
 @requires_mnist
-def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path):
+def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     from agents.cli import main as ram
 
     run = tmp_path / "run"
@@ -121,6 +121,10 @@ def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path):
     # Step 0 is the env's uniformly random first glimpse: about 1 - 0.95^2 = 10% of them at the border.
     assert 0.03 < record["steps"][0]["at_border"] < 0.18 and 0.35 < record["steps"][0]["mean_abs_x"] < 0.65
     assert "| M = 10 sampled paths, averaged |" in (tmp_path / "glimpse_paths.md").read_text()
+    # A wrong path among several is reported before any of them is scored.
+    with pytest.raises(SystemExit):
+        gp.main([str(run / "model.zip"), str(tmp_path / "missing.zip"), "--out", str(tmp_path / "other")])
+    assert "checkpoint not found" in capsys.readouterr().err and not (tmp_path / "other").exists()
 
 
 def test_paper_rows_parse():
