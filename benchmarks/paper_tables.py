@@ -339,7 +339,7 @@ def _differing_hyper(group: list[dict[str, Any]]) -> list[str]:
     not the same on all of them: a cell may pool an imported run with ones ``paper_tables`` trained."""
     flat = [{**{k: v for k, v in r.get("hyper", {}).items() if k != "policy_kwargs"},
              **r.get("hyper", {}).get("policy_kwargs", {})} for r in group]
-    shared = set.intersection(*(set(f) for f in flat)) if flat else set()
+    shared = set.intersection(*(set(f) for f in flat))
     return sorted(k for k in shared if len({json.dumps(f[k], sort_keys=True) for f in flat}) > 1)
 
 
