@@ -3,6 +3,9 @@
 Usage::
 
     python benchmarks/plot_run.py benchmarks/results/runs/mnist-6g-seed0/progress.csv.gz --out curve.png
+
+With ``--last-steps N`` it also prints the mean training success rate over the run's last N timesteps
+(each logged value is one batch of sampled episodes), to set beside the test accuracy.
 """
 
 from __future__ import annotations
@@ -24,14 +27,23 @@ def read_progress(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("progress", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--title", default=None)
-    args = parser.parse_args()
+    parser.add_argument("--last-steps", type=float, default=None,
+                        help="print the mean training success rate over the last this many timesteps")
+    args = parser.parse_args(argv)
     rows = [r for r in read_progress(args.progress) if r.get("rollout/success_rate")]
+    if not rows:
+        parser.error(f"{args.progress}: no rollout/success_rate values to plot")
     steps = [float(r["time/total_timesteps"]) / 1e6 for r in rows]
+    if args.last_steps is not None:
+        start = steps[-1] - args.last_steps / 1e6
+        tail = [float(r["rollout/success_rate"]) for r, t in zip(rows, steps) if t > start]
+        print(f"training success rate over the last {args.last_steps:,.0f} timesteps: "
+              f"{100 * sum(tail) / len(tail):.1f}% (mean of {len(tail)} logged batches)")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",

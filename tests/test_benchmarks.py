@@ -127,6 +127,16 @@ def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     assert "checkpoint not found" in capsys.readouterr().err and not (tmp_path / "other").exists()
 
 
+def test_plot_run_draws_the_curve_and_averages_the_last_steps(tmp_path, capsys):
+    progress = tmp_path / "progress.csv"
+    rows = ["time/total_timesteps,rollout/success_rate,train/loss_action"]
+    rows += [f"{t},{rate},{1.0 / t}" for t, rate in ((1000, 0.1), (2000, 0.2), (3000, 0.5), (4000, 0.7))]
+    progress.write_text("\n".join(rows) + "\n")
+    load_script("plot_run").main([str(progress), "--out", str(tmp_path / "curve.png"), "--last-steps", "2000"])
+    assert "last 2,000 timesteps: 60.0% (mean of 2 logged batches)" in capsys.readouterr().out
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
 def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
