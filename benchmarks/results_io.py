@@ -31,8 +31,8 @@ def locked(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def machine() -> str:
-    """CPU model, usable cores and torch threads, for the results files."""
+def machine(device: str = "cpu") -> str:
+    """CPU model, usable cores and torch threads (and the GPU when ``device`` is a CUDA one), for the results files."""
     import torch
 
     cpu = platform.processor() or platform.machine()
@@ -41,7 +41,10 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch thread(s)"
+    text = f"{cpu}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch thread(s)"
+    if torch.device(device).type == "cuda":
+        text += f", GPU: {torch.cuda.get_device_name(torch.device(device))}"
+    return text
 
 
 def merge_records(path: Path, new: list[dict[str, Any]], key: Callable[[dict], Any],

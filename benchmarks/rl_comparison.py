@@ -25,6 +25,7 @@ Usage::
 
     python benchmarks/rl_comparison.py --timesteps 1000000
     python benchmarks/rl_comparison.py --envs RAM-Catch-v0 --algos ram ppo-full --timesteps 3000000
+    python benchmarks/rl_comparison.py --envs RAM-ClutteredMNIST-v0 --algos ppo-full --device cuda  # CNN on a GPU
     python benchmarks/rl_comparison.py --render-only  # rewrite the .md and PNGs from the .json
     python benchmarks/rl_comparison.py --quick      # CI smoke test (< 1 min), temp folder
 """
@@ -73,14 +74,14 @@ def glimpse_extractor_class():
     return FlatStepGlimpseExtractor
 
 
-def build(algo: str, env_id: str, seed: int, quick: bool):
+def build(algo: str, env_id: str, seed: int, quick: bool, device: str = "cpu"):
     """``(model, eval env kwargs, hyperparameters)`` for ``algo`` on ``env_id``."""
     from agents.cli import ram_hyperparameters, task_family
     from ram_env import make_sb3_vec_env
 
     family = task_family(env_id)
     train_kwargs: dict[str, Any] = dict(split="train") if family == "classification" else {}
-    common = dict(seed=seed, device="cpu", verbose=0)
+    common = dict(seed=seed, device=device, verbose=0)
     if algo == "ram":
         from agents.ram import RAM
 
@@ -145,13 +146,14 @@ class SuccessCurve(BaseCallback):
         return True
 
 
-def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | None, quick: bool) -> dict[str, Any]:
+def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | None, quick: bool,
+        device: str = "cpu") -> dict[str, Any]:
     from agents.cli import task_family
     from agents.evaluation import evaluate
     from ram_env import make_sb3_vec_env
 
     family = task_family(env_id)
-    model, eval_kwargs, hyper = build(algo, env_id, seed, quick)
+    model, eval_kwargs, hyper = build(algo, env_id, seed, quick, device)
     length = model.get_env().get_attr("core")[0].task.episode_length
     curve = SuccessCurve(max(timesteps // length // 40, 50 if not quick else 10))
     t0 = time.perf_counter()
@@ -255,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--eval-episodes", type=int, default=None, help="default: 10k test images / 1000 games")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="torch device of the agents (e.g. cuda); envs stay on the CPU")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results; --quick: a temp one)")
     parser.add_argument("--render-only", action="store_true", help="rewrite the .md and PNGs from the .json and exit")
     args = parser.parse_args(argv)
@@ -266,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     for algo in args.algos:
         if algo not in ALGOS:
             parser.error(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
+    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: torch sees no CUDA GPU here")
     torch.set_num_threads(args.threads)
     timesteps = args.timesteps or (600 if args.quick else DEFAULT_TIMESTEPS)
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="rl-comparison-")) if args.quick else RESULTS)
@@ -274,8 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         for algo in args.algos:
             for seed in args.seeds:
                 print(f"{env_id} {algo} seed {seed}: {timesteps:,} steps ...", flush=True)
-                record = run(env_id, algo, seed, timesteps, args.eval_episodes, args.quick)
-                record.update(command=command, quick=args.quick, machine=machine(),
+                record = run(env_id, algo, seed, timesteps, args.eval_episodes, args.quick, args.device)
+                record.update(command=command, quick=args.quick, machine=machine(args.device), device=args.device,
                               date=datetime.datetime.now().isoformat(timespec="seconds"))
                 merge(out, [record])
                 print(f"  {100 * record['rate']:.2f}% over {record['episodes']} episodes "

@@ -82,6 +82,15 @@ def test_rl_comparison_quick(tmp_path):
     assert "| dqn | not run |" in (tmp_path / "rl_comparison.md").read_text()
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU error")
+def test_rl_comparison_cuda_without_gpu_is_a_usage_error(tmp_path, capsys):
+    mod = load_script("rl_comparison")
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--quick", "--device", "cuda", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "--device cuda: torch sees no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "rl_comparison.json").exists()  # refused before any training
+
+
 @requires_mnist
 def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
     from agents.cli import main as ram
