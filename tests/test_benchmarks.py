@@ -209,6 +209,9 @@ def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, mon
     md = (tmp_path / "paper_tables.md").read_text()
     assert "| RAM-8g | 8.00 | 7.50 | 1 | 12M steps (+1 smaller budget) |" in md
     assert len(json.loads((tmp_path / "paper_tables.json").read_text())["records"]) == 3
+    # A seed run before M = 10 was recorded: the M = 10 mean is over the seeds that have it, and says so.
+    pt.merge(tmp_path, [rec(1, 10.0, 12_000_000, dict(location_std=0.2))])
+    assert "| RAM-8g | 9.00 ± 1.41 | 7.50 (1 of 2 seeds) | 2 | 12M steps" in (tmp_path / "paper_tables.md").read_text()
 
 
 def test_paper_tables_says_when_pooled_seeds_trained_with_different_settings(tmp_path):
