@@ -218,7 +218,7 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
     envs = [e for e in list(ENVS) + sorted({r["env_id"] for r in records}) if any(r["env_id"] == e for r in records)]
     for env_id in dict.fromkeys(envs):
         what = "catch rate" if "Catch" in env_id else "test accuracy"
-        lines += [f"## {env_id}", "", f"| agent | {what} (95% CI) | seeds | env steps | train time / seed | command |",
+        lines += [f"## {env_id}", "", f"| agent | {what} (95% CI) | seeds | env steps | train time / seed | commands |",
                   "|---|---:|---:|---:|---:|---|"]
         fig, ax = plt.subplots(figsize=(7, 4.2))
         best = best_records(records, env_id)
@@ -227,8 +227,9 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
             ci = f" ({100 * rs[0]['ci'][0]:.1f}-{100 * rs[0]['ci'][1]:.1f})" if len(rs) == 1 else \
                 f" ± {100 * statistics.stdev(r['rate'] for r in rs):.1f} sd"
             quick = " (quick)" if any(r.get("quick") for r in rs) else ""
+            commands = "<br>".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r in rs))  # seeds' own runs
             lines.append(f"| {algo} | {100 * rate:.2f}%{ci} | {len(rs)} | {rs[0]['timesteps']:,}{quick} | "
-                         f"{statistics.fmean(r['train_seconds'] for r in rs) / 60:.1f} min | `{rs[0]['command']}` |")
+                         f"{statistics.fmean(r['train_seconds'] for r in rs) / 60:.1f} min | {commands} |")
             for i, r in enumerate(rs):
                 if r["curve"]:
                     x, y = zip(*r["curve"])
