@@ -270,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     for algo in args.algos:
         if algo not in ALGOS:
             parser.error(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
-    if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+    try:
+        device_type = torch.device(args.device).type
+    except RuntimeError:
+        parser.error(f"--device {args.device!r}: not a torch device (e.g. cpu, cuda, cuda:1)")
+    if device_type == "cuda" and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: torch sees no CUDA GPU here")
     torch.set_num_threads(args.threads)
     timesteps = args.timesteps or (600 if args.quick else DEFAULT_TIMESTEPS)
