@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--last-steps", type=float, default=None,
                         help="print the mean training success rate over the last this many timesteps")
     args = parser.parse_args(argv)
+    if args.last_steps is not None and not args.last_steps > 0:  # an empty window has no mean
+        parser.error(f"--last-steps must be > 0, got {args.last_steps:g}")
     rows = [r for r in read_progress(args.progress) if r.get("rollout/success_rate")]
     if not rows:
         parser.error(f"{args.progress}: no rollout/success_rate values to plot")
