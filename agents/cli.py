@@ -50,6 +50,23 @@ class CLIError(Exception):
     """An error a user can fix: printed as one line, exit status 2."""
 
 
+def torch_device(value: str) -> str:
+    """``--device`` as an argparse type: a torch device this machine has. SB3 would quietly fall back to the
+    CPU on a machine without the GPU asked for, and a run meant for a GPU would crawl without saying why."""
+    import torch
+
+    try:
+        device = torch.device(value)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(f"{value}: torch sees no CUDA GPU here")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(f"{value}: torch sees {torch.cuda.device_count()} CUDA GPU(s) here")
+    return value
+
+
 def task_family(env_id: str) -> str:
     return "catch" if "Catch" in env_id else "classification"
 
@@ -339,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-episodes", type=int, default=None, help="default: the whole test split / 1000 games")
     t.add_argument("--checkpoint-every", type=int, default=100_000, help="timesteps between checkpoints")
     t.add_argument("--resume", action="store_true", help="continue from OUT/model.zip")
-    t.add_argument("--device", default="cpu")
+    t.add_argument("--device", type=torch_device, default="cpu", help="torch device of the agent (e.g. cuda)")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("-v", "--verbose", action="store_true", help="print the training log")

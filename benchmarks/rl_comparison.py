@@ -45,9 +45,10 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
+from agents.cli import torch_device
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
-
 RESULTS = Path(__file__).resolve().parent / "results"
 ENVS = ("RAM-ClutteredMNIST-v0", "RAM-Catch-v0")
 ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo", "ppo-full")
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--eval-episodes", type=int, default=None, help="default: 10k test images / 1000 games")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="cpu", help="torch device of the agents (e.g. cuda); envs stay on the CPU")
+    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device of the agents (e.g. cuda); envs stay on the CPU")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results; --quick: a temp one)")
     parser.add_argument("--render-only", action="store_true", help="rewrite the .md and PNGs from the .json and exit")
     args = parser.parse_args(argv)
@@ -270,12 +271,6 @@ def main(argv: list[str] | None = None) -> int:
     for algo in args.algos:
         if algo not in ALGOS:
             parser.error(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
-    try:
-        device_type = torch.device(args.device).type
-    except RuntimeError:
-        parser.error(f"--device {args.device!r}: not a torch device (e.g. cpu, cuda, cuda:1)")
-    if device_type == "cuda" and not torch.cuda.is_available():
-        parser.error(f"--device {args.device}: torch sees no CUDA GPU here")
     torch.set_num_threads(args.threads)
     timesteps = args.timesteps or (600 if args.quick else DEFAULT_TIMESTEPS)
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="rl-comparison-")) if args.quick else RESULTS)

@@ -87,11 +87,11 @@ def test_rl_comparison_cuda_without_gpu_is_a_usage_error(tmp_path, capsys):
     mod = load_script("rl_comparison")
     with pytest.raises(SystemExit) as exc:
         mod.main(["--quick", "--device", "cuda", "--out", str(tmp_path)])
-    assert exc.value.code == 2 and "--device cuda: torch sees no CUDA GPU" in capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --device: cuda: torch sees no CUDA GPU" in capsys.readouterr().err
     assert not (tmp_path / "rl_comparison.json").exists()  # refused before any training
     with pytest.raises(SystemExit):
         mod.main(["--quick", "--device", "gpu0", "--out", str(tmp_path)])
-    assert "--device 'gpu0': not a torch device" in capsys.readouterr().err
+    assert "argument --device: 'gpu0' is not a torch device" in capsys.readouterr().err
 
 
 @requires_mnist

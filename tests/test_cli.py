@@ -51,6 +51,17 @@ def test_user_errors_are_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU error")
+@pytest.mark.parametrize("device,message", [("cuda", "cuda: torch sees no CUDA GPU here"),
+                                            ("gpu0", "'gpu0' is not a torch device")])
+def test_train_refuses_a_device_it_does_not_have(device, message, tmp_path, capsys):
+    # SB3 alone would train on the CPU instead, without a word.
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--device", device, "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2 and f"argument --device: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_policy_kwargs_merge_into_the_defaults(tmp_path):
     from agents.ram import RAM
 
