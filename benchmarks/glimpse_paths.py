@@ -35,8 +35,8 @@ BORDER = 0.95
 
 
 def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
-    from agents.cli import evaluation_env_kwargs, load_checkpoint, task_family
-    from agents.evaluation import evaluate, evaluate_paths
+    from agents.cli import evaluation_env_kwargs, load_checkpoint, run_evaluation, task_family
+    from agents.evaluation import evaluate_paths
     from ram_env import make_sb3_vec_env
 
     model, meta = load_checkpoint(str(checkpoint))
@@ -48,13 +48,15 @@ def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
     def test_env():
         return make_sb3_vec_env(meta["env_id"], n_envs=n_envs, seed=EVAL_SEED, monitor=False, env_kwargs=kwargs)
 
-    venv = test_env()
-    n_images = venv.get_attr("core")[0].task.n_images
-    errors = {"deterministic": evaluate(model, venv, n_images).error_percent}
+    # `ram evaluate`'s own scoring (the whole test split, deterministic, or --paths M).
+    result, _ = run_evaluation(model, meta, None, "test", seed=EVAL_SEED, n_envs=n_envs)
+    errors = {"deterministic": result.error_percent}
+    n_images = result.episodes
     errors["one sampled path (3 draws)"] = [evaluate_paths(model, test_env, n_images, paths=1, seed=s).error_percent
                                             for s in range(3)]
     for m in (3, 10):
-        errors[f"M = {m}"] = evaluate_paths(model, test_env, n_images, paths=m, seed=EVAL_SEED).error_percent
+        result, _ = run_evaluation(model, meta, None, "test", seed=EVAL_SEED, n_envs=n_envs, paths=m)
+        errors[f"M = {m}"] = result.error_percent
 
     # The deterministic path over the first batch of test images: where the glimpses go, step by step.
     venv = test_env()
