@@ -240,9 +240,11 @@ def test_paper_tables_says_when_pooled_seeds_trained_with_different_settings(tmp
 def test_hyper_search_quick(tmp_path):
     run_script("hyper_search", tmp_path)
     records = json.loads((tmp_path / "hyper_search.json").read_text())["records"]
-    assert [r["setting_text"] for r in records] == ["default", "location_std=0.2,init_scale=0.1"]
+    assert [r["setting_text"] for r in records] == ["default", "location_std=0.2,init_scale=0.1,initial_location=center"]
     tuned = records[1]
     assert tuned["hyper"]["location_std"] == 0.2 and tuned["hyper"]["policy_kwargs"] == {"init_scale": 0.1}
+    assert tuned["env_kwargs"] == {"n_glimpses": 2, "initial_location": "center"}  # an env kwarg goes to the env
+    assert records[0]["env_kwargs"] == {"n_glimpses": 2}
     assert records[0]["hyper"]["location_std"] == 0.1  # the ram train default, untouched
     for r in records:
         assert 0.0 <= r["validation_error"] <= 100.0 and r["command"].startswith("python benchmarks/hyper_search.py")
