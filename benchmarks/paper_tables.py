@@ -1,7 +1,10 @@
 """The paper's Tables 1 and 2 (test error, %) regenerated on ram-env, beside the paper and the best reproductions.
 
 Rows: FC-64, FC-256 and Conv (full-view baselines, :mod:`agents.baselines`), RAM with the paper's glimpse
-counts, and RAM with 8 random glimpses (its location policy replaced by uniform random locations).
+counts, and RAM with 8 random glimpses (its location policy replaced by uniform random locations). Beyond the
+paper's rows, on request: ``RAM-<n>g-lstm`` / ``-gru`` (another core than the paper's ReLU RNN) and
+``RAM-<n>g-centre`` (locations drawn from N(0, location_std^2) around the image centre instead of the learned
+policy: what a location network that never learns does, as in a public TensorFlow reproduction).
 Tasks: 28x28 MNIST, translated 60x60, cluttered 60x60 (4 pieces) and cluttered 100x100 (8 pieces), on
 MNIST or Fashion-MNIST (``--dataset``).
 
@@ -13,9 +16,9 @@ Every cell trains from scratch with one seed and is scored on the whole 10k test
   :func:`agents.baselines.evaluate_classifier`.
 - RAM: :class:`agents.RAM` with ``ram train``'s classification defaults (``agents.cli.RAM_DEFAULTS``) for
   ``--timesteps`` env steps on the train split (60k), then :func:`agents.evaluation.evaluate`.
-- RAM random: the same, on an env whose location actions are overwritten with uniform random
-  locations (:class:`RandomGlimpses`, training and test), so only the glimpse network, core and
-  classifier learn where to look from nothing.
+- RAM random / centre: the same, on an env whose location actions are overwritten (:func:`fixed_glimpses`,
+  training and test) with uniform random locations, or with N(0, location_std^2) ones around the centre;
+  the glimpse network, core and classifier learn to read glimpses they do not choose.
 
 Results are merged into ``<out>/paper_tables.json`` (one record per cell: error, seed, budget, command,
 date, machine) as each cell completes, under a file lock, and ``<out>/paper_tables.md`` is rewritten
@@ -103,36 +106,55 @@ TUNED: dict[str, dict[str, Any]] = {
 
 
 def ram_settings(task: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """The ``TUNED`` overrides a row of ``task`` trains with: the task's for RAM rows, none for the baselines."""
-    return dict(TUNED.get(task, {})) if spec["kind"] == "ram" else {}
+    """The overrides a row of ``task`` trains with: the task's ``TUNED`` ones (and the row's core, if it names
+    one) for RAM rows, none for the baselines."""
+    if spec["kind"] != "ram":
+        return {}
+    return dict(TUNED.get(task, {}), **({"core": spec["core"]} if spec["core"] else {}))
 
 
 DEFAULT_STEPS, DEFAULT_BATCH, DEFAULT_LR = 30_000, 128, 1e-3
 DEFAULT_TIMESTEPS = 10_000_000
 QUICK = dict(tasks=["mnist28"], rows=["FC-64", "Conv", "RAM-3g", "RAM-2g-random"], steps=30, timesteps=1_200)
 
-ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)|RAM-(?P<g>\d+)g(?P<random>-random)?)$")
+ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)"
+                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<locations>random|centre))?)$")
+ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)", "-random": " (random locations)",
+              "-centre": " (locations around the centre)"}
 
 
 def parse_row(row: str) -> dict[str, Any]:
-    """``"FC-256"`` -> fc 256; ``"Conv"``; ``"RAM-6g"`` -> 6 glimpses; ``"RAM-8g-random"`` -> random locations."""
+    """``"FC-256"`` -> fc 256; ``"Conv"``; ``"RAM-6g"`` -> 6 glimpses, the paper's core, learned locations;
+    ``"RAM-8g-random"`` -> random locations; ``"RAM-8g-lstm"`` -> an LSTM core; ``"RAM-8g-centre"`` -> locations
+    around the centre (see :func:`fixed_glimpses`)."""
     m = ROW_RE.match(row)
     if not m:
-        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv, RAM-<n>g or RAM-<n>g-random")
+        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-random|-centre]")
     if m["fc"]:
         return dict(kind="fc", hidden=int(m["fc"]))
     if m["conv"]:
         return dict(kind="conv")
-    return dict(kind="ram", n_glimpses=int(m["g"]), random=bool(m["random"]))
+    return dict(kind="ram", n_glimpses=int(m["g"]), core=m["core"], locations=m["locations"] or "learned")
 
 
-# ---------------------------------------------------------------------- random glimpses
-def random_glimpses(venv, seed: int):
-    """``venv`` with every action's location replaced by a uniform random one in [-1, 1]^2."""
+def row_label(row: str) -> str:
+    """The row's name in the tables: ``"RAM-8g-lstm"`` -> ``"RAM-8g (LSTM core)"``."""
+    for suffix, text in ROW_LABELS.items():
+        row = row.replace(suffix, text)
+    return row
+
+
+# ---------------------------------------------------------------------- fixed glimpse policies
+def fixed_glimpses(venv, seed: int, locations: str = "random", std: float = 0.2):
+    """``venv`` with every action's location replaced: uniform in [-1, 1]^2 (``"random"``) or drawn from
+    N(0, std^2) and clipped to [-1, 1] (``"centre"``), seeded."""
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
-    class RandomGlimpses(VecEnvWrapper):
-        """Overwrites the (x, y) part of box actions with uniform random locations (seeded)."""
+    if locations not in ("random", "centre"):
+        raise ValueError(f"locations must be 'random' or 'centre', got {locations!r}")
+
+    class FixedGlimpses(VecEnvWrapper):
+        """Overwrites the (x, y) part of box actions with locations the agent does not choose."""
 
         def __init__(self, venv, seed: int):
             super().__init__(venv)
@@ -143,13 +165,16 @@ def random_glimpses(venv, seed: int):
 
         def step_async(self, actions: np.ndarray) -> None:
             actions = np.array(actions, dtype=np.float32, copy=True)
-            actions[:, :2] = self.rng.uniform(-1.0, 1.0, (actions.shape[0], 2))
+            if locations == "random":
+                actions[:, :2] = self.rng.uniform(-1.0, 1.0, (actions.shape[0], 2))
+            else:
+                actions[:, :2] = np.clip(self.rng.normal(0.0, std, (actions.shape[0], 2)), -1.0, 1.0)
             self.venv.step_async(actions)
 
         def step_wait(self):
             return self.venv.step_wait()
 
-    return RandomGlimpses(venv, seed)
+    return FixedGlimpses(venv, seed)
 
 
 # ---------------------------------------------------------------------- cells
@@ -208,8 +233,9 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
     hyper = ram_hyperparameters("classification", ram_settings(task, spec))
     hyper.pop("n_envs")
     venv = make_sb3_vec_env(env_id, n_envs=budget["n_envs"], seed=seed, env_kwargs=dict(env_kwargs, split="train"))
-    if spec["random"]:
-        venv = random_glimpses(venv, seed + 1_000_003)
+    fixed = spec["locations"] != "learned"
+    if fixed:
+        venv = fixed_glimpses(venv, seed + 1_000_003, spec["locations"], hyper["location_std"])
     model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
     t0 = time.perf_counter()
     model.learn(budget["timesteps"])
@@ -218,30 +244,36 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
     if models is not None:
         # Kept so a cell can be re-scored or rendered later (`ram evaluate` / `ram render` read ram_meta).
         name = f"{dataset}_{task}_{row}_seed{seed}_{budget_text(budget).split()[0]}.zip"
-        if not spec["random"]:
+        if not fixed:
             model.ram_meta = dict(algo="ram", env_id=env_id, env_kwargs=dict(env_kwargs, split="train"), seed=seed,
                                   total_timesteps=budget["timesteps"], eval_split="test")
         model.save(models / name, optimizer=False)
         extra["model"] = f"models/{name}"
     t0 = time.perf_counter()
-    scores = score_ram(model, env_id, env_kwargs, spec["random"])
+    scores = score_ram(model, env_id, env_kwargs, spec["locations"], hyper["location_std"])
     return dict(**scores, train_seconds=round(train_s, 1), eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(model.num_timesteps), **extra,
-                hyper=dict(hyper, env_kwargs=env_kwargs, random_locations=spec["random"], test_paths_per_image=1))
+                hyper=dict(hyper, env_kwargs=env_kwargs, random_locations=spec["locations"] == "random",
+                           **({"locations": spec["locations"]} if spec["locations"] == "centre" else {}),
+                           test_paths_per_image=1))
 
 
-def score_ram(model, env_id: str, env_kwargs: dict[str, Any], random: bool = False) -> dict[str, Any]:
-    """Test error of a trained RAM on the whole test split: one deterministic path (M = 1) and M = 10."""
+def score_ram(model, env_id: str, env_kwargs: dict[str, Any], locations: str = "learned",
+              std: float = 0.2) -> dict[str, Any]:
+    """Test error of a trained RAM on the whole test split: one deterministic path (M = 1) and M = 10
+    (``locations`` other than ``"learned"``: the row's fixed policy, a new draw of its paths on every pass)."""
     from agents.evaluation import evaluate, evaluate_paths
     from ram_env import make_sb3_vec_env
 
     passes = iter(range(1_000_000))
 
     def test_env():
-        """The whole test split in order, the same scenes on every call (random rows: new random paths)."""
+        """The whole test split in order, the same scenes on every call (fixed policies: new paths)."""
         test = make_sb3_vec_env(env_id, n_envs=500, seed=EVAL_SEED, monitor=False,
                                 env_kwargs=dict(env_kwargs, split="test", shuffle=False))
-        return random_glimpses(test, EVAL_SEED + 1 + next(passes)) if random else test
+        if locations == "learned":
+            return test
+        return fixed_glimpses(test, EVAL_SEED + 1 + next(passes), locations, std)
 
     result = evaluate(model, test_env(), 10_000, deterministic=True)
     averaged = evaluate_paths(model, test_env, 10_000, paths=TEST_PATHS, seed=EVAL_SEED)
@@ -268,7 +300,9 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     problems = [f"{what} is {got!r}, the cell needs {want!r}" for what, got, want in [
         ("algo", meta["algo"], "ram"), ("env", meta["env_id"], env_id), ("glimpses", n_glimpses, spec["n_glimpses"]),
         ("training split", meta["env_kwargs"].get("split", "train"), "train")] if got != want]
-    if spec["kind"] != "ram" or spec["random"] or problems:
+    if spec["kind"] == "ram" and model.policy.core_kind != (spec["core"] or "rnn"):
+        problems.append(f"core is {model.policy.core_kind!r}, the cell needs {spec['core'] or 'rnn'!r}")
+    if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
         raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
     policy = model.policy
     lr = model.lr_schedule(1.0)
@@ -425,7 +459,7 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
                 summaries = summaries_of(by_cell, dataset, task, row)
                 paper = PAPER[task].get(row) if dataset == "mnist" else None
                 repro = REPRODUCTIONS[task].get(row, "") if dataset == "mnist" else ""
-                label = row.replace("-random", " (random locations)")
+                label = row_label(row)
                 paper_text = f"{paper:g}" if paper is not None else ""
                 if not summaries:
                     lines.append(f"| {label} | not run | | | | | {paper_text} | {repro} |")

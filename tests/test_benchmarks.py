@@ -156,22 +156,45 @@ def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
     assert pt.parse_row("Conv") == dict(kind="conv")
-    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, random=True)
-    with pytest.raises(ValueError, match="unknown row"):
-        pt.parse_row("RAM-8")
+    assert pt.parse_row("RAM-6g") == dict(kind="ram", n_glimpses=6, core=None, locations="learned")
+    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, core=None, locations="random")
+    assert pt.parse_row("RAM-8g-lstm") == dict(kind="ram", n_glimpses=8, core="lstm", locations="learned")
+    assert pt.parse_row("RAM-4g-gru-centre") == dict(kind="ram", n_glimpses=4, core="gru", locations="centre")
+    assert pt.row_label("RAM-8g-lstm-random") == "RAM-8g (LSTM core) (random locations)"
+    for bad in ("RAM-8", "RAM-8g-random-lstm", "RAM-8g-transformer"):
+        with pytest.raises(ValueError, match="unknown row"):
+            pt.parse_row(bad)
 
 
-def test_random_glimpses_replace_the_location():
+def test_a_core_row_trains_with_that_core_on_top_of_the_tuned_settings():
+    pt = load_script("paper_tables")
+    tuned = pt.ram_settings("cluttered60", pt.parse_row("RAM-8g"))
+    assert tuned == pt.TUNED["cluttered60"] and "core" not in tuned
+    assert pt.ram_settings("cluttered60", pt.parse_row("RAM-8g-lstm")) == dict(tuned, core="lstm")
+    assert pt.ram_settings("cluttered60", pt.parse_row("Conv")) == {}
+
+
+def test_fixed_glimpses_replace_the_location():
     from ram_env import make_sb3_vec_env
     from tests.test_envs_classification import toy_dataset
 
     pt = load_script("paper_tables")
     kw = dict(dataset=toy_dataset(), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
-    venv = pt.random_glimpses(make_sb3_vec_env("RAM-MNIST-v0", n_envs=64, seed=0, env_kwargs=kw, monitor=False), 1)
-    venv.reset()
-    action = np.zeros((64, 12), np.float32)  # always asks for the centre
-    obs, *_ = venv.step(action)
-    assert np.abs(obs["location"]).max() > 0.5 and np.unique(obs["location"][:, 0]).size == 64
+
+    def step(locations, n=2000):
+        venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=n, seed=0, env_kwargs=kw, monitor=False)
+        venv = pt.fixed_glimpses(venv, 1, locations, std=0.2)
+        venv.reset()
+        action = np.zeros((n, 12), np.float32)
+        action[:, :2] = 0.9  # always asks for the bottom-right: never what it gets
+        return venv.step(action)[0]["location"]
+
+    uniform, centre = step("random"), step("centre")
+    assert np.unique(uniform[:, 0]).size == uniform.shape[0]
+    assert uniform.min() < -0.9 and uniform.max() > 0.9 and abs(uniform.mean()) < 0.05
+    assert abs(centre.mean()) < 0.02 and abs(centre.std() - 0.2) < 0.02  # N(0, 0.2^2), whatever the agent asked
+    with pytest.raises(ValueError, match="locations must be"):
+        pt.fixed_glimpses(None, 1, "learned")
 
 
 def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
