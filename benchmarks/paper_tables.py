@@ -489,9 +489,12 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
               "generator as the environment (see `agents/baselines.py`); RAM uses `ram train`'s classification "
               "defaults at the time of the run (recorded per cell in the JSON). The cluttered 60x60 reproductions, "
               "from their public training scripts: PyTorch's 2.13 averages 10 sampled paths per test image (our "
-              "M = 10 column) and keeps the epoch with the best test accuracy, from up to 15M episodes; "
-              "TensorFlow's 2.63 scores one sampled path, after 256M episodes (800k updates of 32 scenes played "
-              "10 times each).", ""]
+              "M = 10 column) and keeps the epoch with the best test accuracy, from up to 15M episodes, on scenes "
+              "whose digit is pasted over the clutter (its 28x28 box is clutter-free); TensorFlow's 2.63 scores "
+              "one sampled path, after 256M episodes (800k updates of 32 scenes played 10 times each), with an "
+              "LSTM core, 9 glimpses for \"8\" and a location network that never learns (the gradient stops at "
+              "its mean, so its glimpses stay near the centre: our *locations around the centre* row). Rows "
+              "marked *LSTM core* replace the paper's ReLU RNN core (classification) with an LSTM of 256.", ""]
     path.write_text("\n".join(lines))
 
 
