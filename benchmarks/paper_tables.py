@@ -254,8 +254,7 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
     return dict(**scores, train_seconds=round(train_s, 1), eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(model.num_timesteps), **extra,
                 hyper=dict(hyper, env_kwargs=env_kwargs, random_locations=spec["locations"] == "random",
-                           **({"locations": spec["locations"]} if spec["locations"] == "centre" else {}),
-                           test_paths_per_image=1))
+                           locations=spec["locations"], test_paths_per_image=1))
 
 
 def score_ram(model, env_id: str, env_kwargs: dict[str, Any], locations: str = "learned",
