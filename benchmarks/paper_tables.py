@@ -388,6 +388,12 @@ def cells(records: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
     return by_cell
 
 
+def rows_of(by_cell: dict[tuple, list[dict]], dataset: str, task: str) -> list[str]:
+    """The task's rows, then any other row run on it (e.g. ``RAM-8g-lstm``), sorted."""
+    rows = list(TASKS[task][2])
+    return rows + sorted({r for (d, t, r) in by_cell if d == dataset and t == task and r not in rows})
+
+
 def summaries_of(by_cell: dict[tuple, list[dict]], dataset: str, task: str, row: str) -> list[dict[str, Any]]:
     """The cell's :func:`cell_summaries` with the task's current ``TUNED`` settings (headline first)."""
     tuned = json.dumps(ram_settings(task, parse_row(row)), sort_keys=True)
@@ -404,7 +410,8 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     by_cell = cells(records)
     fig, axes = plt.subplots(1, len(TASKS), figsize=(18, 4.6))
     width = 0.27
-    for ax, (task, (title, _, rows)) in zip(axes, TASKS.items()):
+    for ax, (task, (title, _, _)) in zip(axes, TASKS.items()):
+        rows = rows_of(by_cell, "mnist", task)
         summaries = [(summaries_of(by_cell, "mnist", task, row) or [None])[0] for row in rows]
         xs = np.arange(len(rows))
         ours = [s["mean"] if s else np.nan for s in summaries]
@@ -418,7 +425,7 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
                 ax.text(x - width, 0.55, "not run", rotation=90, ha="center", va="bottom", fontsize=7, color="tab:red")
         ax.set_yscale("log")
         ax.set_ylim(0.5, 60)
-        ax.set_xticks(xs, [row.replace("-random", "\nrandom") for row in rows], rotation=45, fontsize=8)
+        ax.set_xticks(xs, [row.replace("g-", "g\n", 1) for row in rows], rotation=45, fontsize=8)
         ax.set_title(title.split(" (")[0], fontsize=10)
         ax.grid(axis="y", alpha=0.3, which="both")
     axes[0].set_ylabel("test error (%), log scale")
@@ -446,9 +453,8 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
     for dataset in DATASETS:
         name = "MNIST" if dataset == "mnist" else "Fashion-MNIST (no paper figures exist)"
         lines += [f"## {name}", ""]
-        for task, (title, _, default_rows) in TASKS.items():
-            rows = list(default_rows)
-            rows += sorted({r for (d, t, r) in by_cell if d == dataset and t == task and r not in rows})
+        for task, (title, _, _) in TASKS.items():
+            rows = rows_of(by_cell, dataset, task)
             lines += [f"### {title.replace('MNIST', 'Fashion-MNIST') if dataset != 'mnist' else title}", "",
                       "| model | ours | ours, M = 10 | seeds | budget | train time / seed | paper | "
                       "best public reproduction |",
