@@ -253,8 +253,14 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
     scores = score_ram(model, env_id, env_kwargs, spec["locations"], hyper["location_std"])
     return dict(**scores, train_seconds=round(train_s, 1), eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(model.num_timesteps), **extra,
-                hyper=dict(hyper, env_kwargs=env_kwargs, random_locations=spec["locations"] == "random",
-                           locations=spec["locations"], test_paths_per_image=1))
+                hyper=record_hyper(hyper, env_kwargs, spec["locations"]))
+
+
+def record_hyper(hyper: dict[str, Any], env_kwargs: dict[str, Any], locations: str) -> dict[str, Any]:
+    """A RAM record's ``hyper``: its training settings, how its glimpses were placed and how it was scored.
+    ``random_locations`` repeats ``locations`` for the records written before ``locations`` existed."""
+    return dict(hyper, env_kwargs=env_kwargs, random_locations=locations == "random", locations=locations,
+                test_paths_per_image=1)
 
 
 def score_ram(model, env_id: str, env_kwargs: dict[str, Any], locations: str = "learned",
@@ -314,8 +320,7 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
                 budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
                 **scores, train_seconds=summary["train_seconds"], eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(summary["timesteps"]), model=str(folder / "model.zip"),
-                hyper=dict(hyper, env_kwargs=dict(n_glimpses=n_glimpses), random_locations=False,
-                           test_paths_per_image=1),
+                hyper=record_hyper(hyper, dict(n_glimpses=n_glimpses), "learned"),
                 imported_from=str(folder), **({"train_command": summary["command"]} if "command" in summary else {}))
 
 
