@@ -5,7 +5,9 @@ Usage::
     python benchmarks/plot_run.py benchmarks/results/runs/mnist-6g-seed0/progress.csv.gz --out curve.png
 
 With ``--last-steps N`` it also prints the mean training success rate over the run's last N timesteps
-(each logged value is one batch of sampled episodes), to set beside the test accuracy.
+(each logged value is one batch of sampled episodes), to set beside the test accuracy. With ``--at T ...`` it
+prints the logged row nearest each timestep T (success rate, game-action entropy, learning rate), e.g. to see
+when a Catch run's action policy collapsed and recovered.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+AT_KEYS = ("rollout/success_rate", "train/choice_entropy", "train/learning_rate")
+
+
 def read_progress(path: Path) -> list[dict[str, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as f:
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--title", default=None)
     parser.add_argument("--last-steps", type=float, default=None,
                         help="print the mean training success rate over the last this many timesteps")
+    parser.add_argument("--at", type=float, nargs="+", default=[],
+                        help="print the logged values nearest each of these timesteps")
     args = parser.parse_args(argv)
     if args.last_steps is not None and not args.last_steps > 0:  # an empty window has no mean
         parser.error(f"--last-steps must be > 0, got {args.last_steps:g}")
@@ -46,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         tail = [float(r["rollout/success_rate"]) for r, t in zip(rows, steps) if t > start]
         print(f"training success rate over the last {args.last_steps:,.0f} timesteps: "
               f"{100 * sum(tail) / len(tail):.1f}% (mean of {len(tail)} logged batches)")
+    for t in args.at:
+        row = min(rows, key=lambda r: abs(float(r["time/total_timesteps"]) - t))
+        shown = [f"{key.split('/')[1]} {float(row[key]):.3g}" for key in AT_KEYS if row.get(key)]
+        print(f"at {float(row['time/total_timesteps']):,.0f} timesteps: " + ", ".join(shown))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",

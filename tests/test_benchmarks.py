@@ -147,6 +147,10 @@ def test_plot_run_draws_the_curve_and_averages_the_last_steps(tmp_path, capsys):
     load_script("plot_run").main([str(progress), "--out", str(tmp_path / "curve.png"), "--last-steps", "2000"])
     assert "last 2,000 timesteps: 60.0% (mean of 2 logged batches)" in capsys.readouterr().out
     assert (tmp_path / "curve.png").stat().st_size > 0
+    # --at picks the logged row nearest each timestep and prints what it has of the keys it knows.
+    load_script("plot_run").main([str(progress), "--out", str(tmp_path / "curve.png"), "--at", "1900", "3600"])
+    out = capsys.readouterr().out
+    assert "at 2,000 timesteps: success_rate 0.2\n" in out and "at 4,000 timesteps: success_rate 0.7\n" in out
     with pytest.raises(SystemExit):
         load_script("plot_run").main([str(progress), "--out", str(tmp_path / "c.png"), "--last-steps", "0"])
     assert "--last-steps must be > 0, got 0" in capsys.readouterr().err
