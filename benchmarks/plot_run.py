@@ -54,18 +54,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"training success rate over the last {args.last_steps:,.0f} timesteps: "
               f"{100 * sum(tail) / len(tail):.1f}% (mean of {len(tail)} logged batches)")
     for t in args.at:
-        row = min(rows, key=lambda r: abs(float(r["time/total_timesteps"]) - t))
-        shown = [f"{key.split('/')[1]} {float(row[key]):.3g}" for key in AT_KEYS if row.get(key)]
-        print(f"at {float(row['time/total_timesteps']):,.0f} timesteps: " + ", ".join(shown))
+        i = min(range(len(rows)), key=lambda i: abs(steps[i] * 1e6 - t))
+        shown = [f"{key.split('/')[1]} {float(rows[i][key]):.3g}" for key in AT_KEYS if rows[i].get(key)]
+        print(f"at {steps[i] * 1e6:,.0f} timesteps: " + ", ".join(shown))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",
             title=args.title or args.progress.parent.name)
     ax1.grid(alpha=0.3)
     for key in ("train/loss_action", "train/loss_reinforce", "train/loss_baseline"):
-        values = [float(r[key]) for r in rows if r.get(key)]
-        if values:
-            ax2.plot(steps[: len(values)], values, lw=0.6, label=key.split("/")[1])
+        # pair each value with its own row's timestep: a loss may be missing from some rows
+        logged = [(t, float(r[key])) for r, t in zip(rows, steps) if r.get(key)]
+        if logged:
+            ax2.plot(*zip(*logged), lw=0.6, label=key.split("/")[1])
     ax2.set(xlabel="timesteps (millions)", ylabel="loss", yscale="symlog")
     ax2.legend()
     ax2.grid(alpha=0.3)
