@@ -47,24 +47,25 @@ def main(argv: list[str] | None = None) -> None:
     rows = [r for r in read_progress(args.progress) if r.get("rollout/success_rate")]
     if not rows:
         parser.error(f"{args.progress}: no rollout/success_rate values to plot")
-    steps = [float(r["time/total_timesteps"]) / 1e6 for r in rows]
+    timesteps = [float(r["time/total_timesteps"]) for r in rows]
     if args.last_steps is not None:
-        start = steps[-1] - args.last_steps / 1e6
-        tail = [float(r["rollout/success_rate"]) for r, t in zip(rows, steps) if t > start]
+        start = timesteps[-1] - args.last_steps
+        tail = [float(r["rollout/success_rate"]) for r, t in zip(rows, timesteps) if t > start]
         print(f"training success rate over the last {args.last_steps:,.0f} timesteps: "
               f"{100 * sum(tail) / len(tail):.1f}% (mean of {len(tail)} logged batches)")
     for t in args.at:
-        i = min(range(len(rows)), key=lambda i: abs(steps[i] * 1e6 - t))
+        i = min(range(len(rows)), key=lambda i: abs(timesteps[i] - t))
         shown = [f"{key.split('/')[1]} {float(rows[i][key]):.3g}" for key in AT_KEYS if rows[i].get(key)]
-        print(f"at {steps[i] * 1e6:,.0f} timesteps: " + ", ".join(shown))
+        print(f"at {timesteps[i]:,.0f} timesteps: " + ", ".join(shown))
+    millions = [t / 1e6 for t in timesteps]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
+    ax1.plot(millions, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",
             title=args.title or args.progress.parent.name)
     ax1.grid(alpha=0.3)
     for key in ("train/loss_action", "train/loss_reinforce", "train/loss_baseline"):
         # pair each value with its own row's timestep: a loss may be missing from some rows
-        logged = [(t, float(r[key])) for r, t in zip(rows, steps) if r.get(key)]
+        logged = [(t, float(r[key])) for r, t in zip(rows, millions) if r.get(key)]
         if logged:
             ax2.plot(*zip(*logged), lw=0.6, label=key.split("/")[1])
     ax2.set(xlabel="timesteps (millions)", ylabel="loss", yscale="symlog")
