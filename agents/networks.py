@@ -124,15 +124,22 @@ class LocationNetwork(nn.Module):
             reproductions do; ``"none"`` is the paper's plain linear layer (the env clips the sampled
             location to [-1, 1]). With tanh the policy gradient fades as the mean nears the border,
             where ``1 - mu^2`` goes to 0.
+        input_norm: standardise ``h_t`` over its units (layer normalisation without learned gain or bias)
+            before the linear layer. False (the default) is the paper's. Beyond the paper: the ReLU core's
+            state is unbounded and grows over the glimpses, which drives the tanh into saturation at the
+            border; normalised, the head sees the same scale at every step.
     """
 
-    def __init__(self, hidden_size: int = 256, squash: str = "tanh"):
+    def __init__(self, hidden_size: int = 256, squash: str = "tanh", input_norm: bool = False):
         super().__init__()
         if squash not in ("tanh", "none"):
             raise ValueError(f"location squash must be 'tanh' or 'none', got {squash!r}")
         self.fc = nn.Linear(hidden_size, 2)
         self.squash = squash
+        self.input_norm = bool(input_norm)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self.input_norm:
+            h = F.layer_norm(h, h.shape[-1:])
         mu = self.fc(h)
         return torch.tanh(mu) if self.squash == "tanh" else mu

@@ -59,6 +59,8 @@ class RAMPolicy(BasePolicy):
             reproduction does); False lets the location gradient reach the core as well.
         location_squash: ``"tanh"`` (default) or ``"none"``, the paper's linear location mean
             (see :class:`~agents.networks.LocationNetwork`).
+        location_input_norm: layer-normalise the location network's input ``h_t`` (see
+            :class:`~agents.networks.LocationNetwork`; False, the default, is the paper's).
         init_scale: initialise every parameter uniformly in [-init_scale, init_scale] (the Torch
             reproductions use 0.1); None keeps PyTorch's default initialisation.
         stochastic_choice: sample the class/game action from the softmax when not deterministic
@@ -73,7 +75,7 @@ class RAMPolicy(BasePolicy):
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
                  core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
-                 location_squash: str = "tanh",
+                 location_squash: str = "tanh", location_input_norm: bool = False,
                  stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
                  optimizer_kwargs: dict[str, Any] | None = None):
@@ -93,7 +95,7 @@ class RAMPolicy(BasePolicy):
         glimpse_shape = observation_space["glimpse"].shape
         self.glimpse_net = GlimpseNetwork(glimpse_shape, glimpse_hidden, location_hidden, glimpse_output, scale_gain)
         self.core = make_core(core, glimpse_output, hidden_size)
-        self.location_net = LocationNetwork(hidden_size, location_squash)
+        self.location_net = LocationNetwork(hidden_size, location_squash, location_input_norm)
         self.action_net = nn.Linear(hidden_size, self.n_choices)
         self.baseline_net = nn.Linear(hidden_size, 1)
         self.init_scale = init_scale
@@ -116,7 +118,7 @@ class RAMPolicy(BasePolicy):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
-                    location_squash=self.location_net.squash,
+                    location_squash=self.location_net.squash, location_input_norm=self.location_net.input_norm,
                     stochastic_choice=self.stochastic_choice, init_scale=self.init_scale,
                     location_lr_scale=self.location_lr_scale, optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)

@@ -92,6 +92,26 @@ class RAM(BaseAlgorithm):
             keeps Adam from walking the location mean into a corner, where the glimpses see nothing,
             while the reward still says little about where to look. (On Catch at lr 3e-4 the mean
             stayed near the centre with 1.0, and 0.1 did not learn faster, so the defaults keep 1.0.)
+        reinforce_reduction: how the location policy's REINFORCE terms combine over an episode's steps:
+            ``"sum"`` (the default, the paper's: the log-likelihood of the whole glimpse path) or ``"mean"``
+            (divided by the number of steps, as the TensorFlow reproduction does). Beyond the paper: with
+            ``detach_location=False`` the sum makes the gradient REINFORCE sends into the core grow with
+            the number of glimpses, several times the cross-entropy's; the mean keeps it at one step's scale.
+        clip_logprob: score the location the env executes (the sample clipped to [-1, 1]) instead of the raw
+            sample (False, the default). Beyond the paper: samples beyond the border are clipped by the env,
+            and the raw sample's log-likelihood credits a move the env never made.
+        location_reward: what the location policy's REINFORCE maximises on classification tasks:
+            ``"success"`` (the default, the paper's: the env's reward, 1 for the right class) or
+            ``"log_likelihood"``: the log-probability the final logits give the true class (detached).
+            Beyond the paper: a continuous reward that says how much a glimpse path helped even when the
+            class was right anyway, where the 0/1 reward says nothing.
+        paths_per_scene: glimpse paths sampled per scene in each batch (1, the default, is the paper's). With
+            M > 1 every scene is shown to M consecutive envs (the env's ``scene_repeats``, set here when
+            ``env`` is an id; ``n_envs`` counts episodes, so it holds ``n_envs / M`` scenes), and the location
+            policy's advantage is the return minus the mean return of the scene's other M - 1 paths
+            instead of the learned baseline (which still trains and is logged). Beyond the paper: the
+            TensorFlow reproduction repeats each scene 10 times; the scene's own mean removes what the
+            scene, not the path, decided about the reward.
         env_kwargs: keyword arguments for the env when ``env`` is an id.
         policy_kwargs, tensorboard_log, verbose, seed, device: as in SB3.
 
@@ -111,17 +131,30 @@ class RAM(BaseAlgorithm):
                  lr_decay: str = "linear", optimizer: str = "adam", n_envs: int = 20, location_std: float = 0.1,
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
                  entropy_coef: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
+                 reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
+                 paths_per_scene: int = 1,
                  env_kwargs: dict | None = None, policy_kwargs: dict | None = None, stats_window_size: int = 100,
                  tensorboard_log: str | None = None, verbose: int = 0, seed: int | None = None,
                  device: torch.device | str = "auto", _init_setup_model: bool = True):
+        if not isinstance(paths_per_scene, int) or paths_per_scene < 1:
+            raise ValueError(f"paths_per_scene must be a positive integer, got {paths_per_scene!r}")
         if isinstance(env, str):
             from ram_env import make_sb3_vec_env
 
+            if paths_per_scene > 1:
+                env_kwargs = {**(env_kwargs or {}), "scene_repeats": paths_per_scene}
             env = make_sb3_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+        if env is not None and paths_per_scene > 1 and _env_scene_repeats(env) != paths_per_scene:
+            raise ValueError(f"paths_per_scene={paths_per_scene} needs an env built with scene_repeats="
+                             f"{paths_per_scene}, got {_env_scene_repeats(env)}")
         if lr_decay not in ("linear", "constant"):
             raise ValueError(f"lr_decay must be 'linear' or 'constant', got {lr_decay!r}")
         if optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+        if reinforce_reduction not in ("sum", "mean"):
+            raise ValueError(f"reinforce_reduction must be 'sum' or 'mean', got {reinforce_reduction!r}")
+        if location_reward not in ("success", "log_likelihood"):
+            raise ValueError(f"location_reward must be 'success' or 'log_likelihood', got {location_reward!r}")
         if hybrid not in (True, False, "auto"):
             raise ValueError(f"hybrid must be True, False or 'auto', got {hybrid!r}")
         if env is not None and hasattr(env, "action_space"):
@@ -140,6 +173,10 @@ class RAM(BaseAlgorithm):
         if not location_lr_scale >= 0:
             raise ValueError(f"location_lr_scale must be >= 0, got {location_lr_scale}")
         self.location_lr_scale = float(location_lr_scale)
+        self.reinforce_reduction = reinforce_reduction
+        self.clip_logprob = bool(clip_logprob)
+        self.location_reward = location_reward
+        self.paths_per_scene = paths_per_scene
         self.n_updates = 0
         self._rollout_start: dict[str, Any] | None = None
         if _init_setup_model:
@@ -151,6 +188,8 @@ class RAM(BaseAlgorithm):
         if self.hybrid == "auto":
             # Classification tasks end with the class; Catch has 3 game actions and no label. The env tells.
             self.hybrid = _env_is_classification(self.env) if self.env is not None else True
+        if getattr(self, "location_reward", "success") != "success" and not self.hybrid:
+            raise ValueError("location_reward='log_likelihood' needs the hybrid loss (a classification task)")
         kwargs = dict(self.policy_kwargs)
         kwargs.setdefault("location_std", self.location_std)
         kwargs.setdefault("stochastic_choice", not self.hybrid)
@@ -217,7 +256,8 @@ class RAM(BaseAlgorithm):
                 baselines.append(out.baseline)
                 if dones.any():
                     break
-                location_logp.append(location_dist.log_prob(next_location).sum(dim=1))
+                scored = next_location.clamp(-1.0, 1.0) if self.clip_logprob else next_location
+                location_logp.append(location_dist.log_prob(scored).sum(dim=1))
             if not dones.all():
                 raise RuntimeError("RAM needs episodes that end together (fixed-length ram-env tasks); "
                                    f"{int(dones.sum())} of {n} envs ended at step {len(baselines)}")
@@ -229,14 +269,20 @@ class RAM(BaseAlgorithm):
 
             # ---- the loss
             returns = torch.as_tensor(rewards, dtype=torch.float32, device=device)
+            if self.hybrid:
+                labels = torch.as_tensor(_labels_from_infos(infos), device=device)
+                if self.location_reward == "log_likelihood":
+                    returns = -F.cross_entropy(out.logits.detach(), labels, reduction="none")
             b = torch.stack(baselines, dim=1)                      # (n, T)
-            advantage = (returns[:, None] - b).detach()
+            advantage = location_advantage(returns, b, getattr(self, "paths_per_scene", 1))
             if self.normalize_advantage:
                 advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
             loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
             loss_reinforce = torch.zeros((), device=device)
             if location_logp:
-                loss_reinforce = -(torch.stack(location_logp, dim=1) * advantage[:, :-1]).sum(dim=1).mean()
+                terms = torch.stack(location_logp, dim=1) * advantage[:, :-1]
+                per_episode = terms.sum(dim=1) if self.reinforce_reduction == "sum" else terms.mean(dim=1)
+                loss_reinforce = -per_episode.mean()
             if choice_logp:
                 loss_reinforce = loss_reinforce - (torch.stack(choice_logp, dim=1) * advantage).sum(dim=1).mean()
             loss_entropy = torch.zeros((), device=device)
@@ -244,8 +290,7 @@ class RAM(BaseAlgorithm):
                 loss_entropy = -torch.stack(choice_entropy, dim=1).sum(dim=1).mean()
             loss_action = torch.zeros((), device=device)
             if self.hybrid:
-                labels = _labels_from_infos(infos)
-                loss_action = F.cross_entropy(out.logits, torch.as_tensor(labels, device=device))
+                loss_action = F.cross_entropy(out.logits, labels)
             loss = loss_action + loss_reinforce + loss_baseline
             if self.entropy_coef:
                 loss = loss + self.entropy_coef * loss_entropy
@@ -359,12 +404,30 @@ class RAM(BaseAlgorithm):
         return model
 
 
+def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per_scene: int = 1) -> torch.Tensor:
+    """``R - b_t`` per episode and step (detached): ``b_t`` the learned baseline ``(n, T)``, or with
+    ``paths_per_scene`` M > 1 the mean return of the other M - 1 paths on the same scene (envs ``k*M`` to
+    ``k*M + M - 1`` share scene k), the same for every step."""
+    if paths_per_scene == 1:
+        return (returns[:, None] - baselines).detach()
+    group = returns.detach().view(-1, paths_per_scene)
+    others = (group.sum(dim=1, keepdim=True) - group) / (paths_per_scene - 1)
+    return (returns.detach() - others.reshape(-1))[:, None].expand_as(baselines)
+
+
 def _labels_from_infos(infos: list[dict[str, Any]]) -> np.ndarray:
     try:
         return np.array([info["label"] for info in infos], dtype=np.int64)
     except KeyError:
         raise RuntimeError("hybrid training needs the label in info at the end of each episode; this env gives "
                            "none (is it a classification task?). Pass hybrid=False.") from None
+
+
+def _env_scene_repeats(env: VecEnv) -> int:
+    try:
+        return int(env.get_attr("core")[0].task.scene_repeats)
+    except AttributeError:
+        return 1
 
 
 def _env_is_classification(env: VecEnv) -> bool:
@@ -375,4 +438,4 @@ def _env_is_classification(env: VecEnv) -> bool:
     return hasattr(task, "labels")
 
 
-__all__ = ["RAM", "LinearDecay", "BaseCallback"]
+__all__ = ["RAM", "LinearDecay", "BaseCallback", "location_advantage"]

@@ -33,7 +33,7 @@ from results_io import locked, machine, merge_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 54321
-POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size", "location_squash")
+POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size", "location_squash", "location_input_norm")
 ENV_KEYS = ("initial_location", "glimpse_size", "n_scales")  # the env's kwargs, not the agent's
 
 
@@ -53,7 +53,8 @@ def parse_setting(text: str) -> dict[str, Any]:
     return out
 
 
-def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int, timesteps: int) -> dict[str, Any]:
+def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int, timesteps: int,
+                save_to: Path | None = None) -> dict[str, Any]:
     from agents.cli import ram_hyperparameters
     from agents.evaluation import evaluate
     from agents.ram import RAM
@@ -64,7 +65,10 @@ def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int
                                 {k: v for k, v in agent.items() if k in POLICY_KEYS})
     n_envs = hyper.pop("n_envs")
     env_kwargs = dict(n_glimpses=n_glimpses, **{k: v for k, v in setting.items() if k in ENV_KEYS})
-    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=dict(env_kwargs, split="train[:55000]"))
+    train_kwargs = dict(env_kwargs, split="train[:55000]")
+    if hyper.get("paths_per_scene", 1) > 1:
+        train_kwargs["scene_repeats"] = hyper["paths_per_scene"]  # training only: validation sees each image once
+    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=train_kwargs)
     model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
     t0 = time.perf_counter()
     model.learn(timesteps)
@@ -72,6 +76,8 @@ def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int
     val = make_sb3_vec_env(env_id, n_envs=500, seed=EVAL_SEED, monitor=False,
                            env_kwargs=dict(env_kwargs, split="train[55000:]", shuffle=False))
     result = evaluate(model, val, 5000, deterministic=True)
+    if save_to is not None:
+        model.save(save_to, optimizer=False)  # for looking at where it glimpses later; not committed
     return dict(validation_error=result.error_percent, train_seconds=round(train_s, 1),
                 hyper=dict(hyper, n_envs=n_envs), env_kwargs=env_kwargs)
 
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results; --quick: a temp one)")
+    parser.add_argument("--save-models", type=Path, default=None, help="folder to save each trained model in")
     parser.add_argument("--quick", action="store_true", help="tiny budget, temp folder (CI smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -117,7 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     for text, setting in settings:
         for seed in args.seeds:
             print(f"{args.env} {args.n_glimpses}g {text} seed {seed} ({args.timesteps} steps) ...", flush=True)
-            result = run_setting(args.env, args.n_glimpses, setting, seed, args.timesteps)
+            save_to = None
+            if args.save_models is not None:
+                name = f"{args.env}_{args.n_glimpses}g_{text}_seed{seed}_{args.timesteps}".replace("/", "-")
+                save_to = args.save_models / f"{name}.zip"
+            result = run_setting(args.env, args.n_glimpses, setting, seed, args.timesteps, save_to)
             print(f"  validation error {result['validation_error']:.2f}% (train {result['train_seconds']:.0f}s)",
                   flush=True)
             record = dict(env_id=args.env, n_glimpses=args.n_glimpses, setting_text=text, setting=setting, seed=seed,

@@ -282,3 +282,26 @@ def test_env_checkers_pass_for_every_mode(mode, obs_mode):
 def test_env_checkers_pass_for_every_registered_id(env_id):
     gym_check_env(gym.make(env_id, split="test[:200]").unwrapped, skip_render_check=True)
     sb3_check_env(gym.make(env_id, split="test[:200]").unwrapped, warn=False)
+
+
+def test_scene_repeats_show_each_scene_to_a_group_of_envs_and_reset_whole_groups():
+    import gymnasium as gym
+
+    envs = gym.make_vec("RAM-MNIST-v0", num_envs=6, vectorization_mode="vector_entry_point",
+                        dataset=toy_dataset(), image_size=40, scene_repeats=3)
+    envs.reset(seed=0)
+    task = envs.unwrapped.core.task
+    for group in (range(0, 3), range(3, 6)):
+        assert all(np.array_equal(task.canvas[group[0]], task.canvas[i]) for i in group)
+        assert len({int(task.labels[i]) for i in group}) == 1
+    assert not np.array_equal(task.canvas[0], task.canvas[3])
+    first = envs.unwrapped.core.location.copy()
+    assert not np.allclose(first[0], first[1])  # same scene, different first glimpse
+    with pytest.raises(ValueError, match="whole groups of 3"):
+        task.reset(np.array([0, 1]), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="must divide num_envs"):
+        gym.make_vec("RAM-MNIST-v0", num_envs=4, vectorization_mode="vector_entry_point",
+                     dataset=toy_dataset(), scene_repeats=3)
+    with pytest.raises(ValueError, match="shuffle=False"):
+        gym.make_vec("RAM-MNIST-v0", num_envs=3, vectorization_mode="vector_entry_point",
+                     dataset=toy_dataset(), scene_repeats=3, shuffle=False)

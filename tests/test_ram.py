@@ -256,3 +256,63 @@ def test_ram_learns_catch_above_chance_on_a_small_budget():
     test = make_sb3_vec_env("RAM-Catch-v0", n_envs=500, seed=1, monitor=False, env_kwargs=env_kwargs)
     result = evaluate(model, test, 1000)
     assert result.rate > 0.25, result  # random: 2/12 = 0.167
+
+
+def test_location_advantage_uses_the_learned_baseline_or_the_scenes_other_paths():
+    from agents.ram import location_advantage
+
+    returns = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    b = torch.full((6, 3), 0.25, requires_grad=True)
+    learned = location_advantage(returns, b)
+    assert torch.equal(learned, (returns[:, None] - 0.25).expand(6, 3)) and not learned.requires_grad
+    # Two scenes of three paths: each path against the mean of its scene's two others.
+    scene = location_advantage(returns, b, paths_per_scene=3)
+    expected = torch.tensor([1 - 0.5, 0 - 1.0, 1 - 0.5, 1 - 0.5, 0 - 1.0, 1 - 0.5])
+    assert torch.allclose(scene, expected[:, None].expand(6, 3)) and not scene.requires_grad
+
+
+def test_paths_per_scene_builds_the_repeating_env_and_rejects_one_that_does_not_repeat():
+    model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=8, paths_per_scene=4, env_kwargs=KW, seed=0)
+    task = model.env.get_attr("core")[0].task
+    assert task.scene_repeats == 4
+    model.learn(8 * 3 * 2)
+    assert model.n_updates == 2
+    with pytest.raises(ValueError, match="scene_repeats=4"):
+        small_model(paths_per_scene=4)
+
+
+def test_location_reward_log_likelihood_is_for_classification_and_gives_negative_returns():
+    with pytest.raises(ValueError, match="hybrid"):
+        RAM("RAMPolicy", make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0), location_reward="log_likelihood")
+    with pytest.raises(ValueError, match="location_reward"):
+        small_model(location_reward="accuracy")
+    model = small_model(location_reward="log_likelihood")
+    model.learn(8 * 3)
+    assert model.logger.name_to_value["train/batch_return"] < 0  # log-probabilities
+
+
+def test_reinforce_reduction_and_clip_logprob_change_the_location_loss():
+    with pytest.raises(ValueError, match="reinforce_reduction"):
+        small_model(reinforce_reduction="max")
+
+    def loss(**kwargs) -> float:
+        model = small_model(location_std=2.0, **kwargs)  # a wide policy: most samples land beyond the border
+        model.learn(8 * 3)
+        return model.logger.name_to_value["train/loss_reinforce"]
+
+    summed, mean = loss(), loss(reinforce_reduction="mean")
+    assert mean == pytest.approx(summed / 2, rel=1e-5)  # 3 glimpses: 2 sampled locations scored
+    assert loss(clip_logprob=True) != pytest.approx(summed)
+
+
+def test_location_input_norm_makes_the_location_mean_independent_of_the_state_scale():
+    from agents.networks import LocationNetwork
+
+    torch.manual_seed(0)
+    h = torch.rand(5, 16) * 3
+    plain, normed = LocationNetwork(16), LocationNetwork(16, input_norm=True)
+    normed.load_state_dict(plain.state_dict())
+    assert torch.allclose(normed(h), normed(10 * h), atol=1e-5)
+    assert not torch.allclose(plain(h), plain(10 * h), atol=1e-3)
+    policy = small_model(policy_kwargs={"location_input_norm": True}).policy
+    assert policy.location_net.input_norm

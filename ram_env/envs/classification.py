@@ -37,6 +37,9 @@ the right class on that last step, 0 otherwise and on every earlier step. Never 
   (digit i in episode i, wrapping around), so an evaluation over ``len(split)`` episodes sees every
   image exactly once (as a paper's test error requires).
 - ``initial_location``: ``"random"`` (uniform, the default), ``"center"`` or a fixed ``(x, y)``.
+- ``scene_repeats``: show each scene to this many consecutive envs of a batch (1, the default: every env
+  its own scene). For training with several glimpse paths per scene (``agents.RAM(paths_per_scene=...)``):
+  the envs of a group reset together and differ in their first glimpse and in what the agent does.
 - ``action_mode``, ``location_grid``, ``obs_mode``, ``render_mode``.
 
 ## Divergences from the paper
@@ -63,7 +66,7 @@ class ClassificationTask(GlimpseTask):
 
     def __init__(self, n_envs: int, dataset: Any = "mnist", split: str = "train", data_dir: str | None = None,
                  image_size: int = 28, n_clutter: int = 0, clutter_size: int = 8, n_glimpses: int = 6,
-                 shuffle: bool = True):
+                 shuffle: bool = True, scene_repeats: int = 1):
         super().__init__(n_envs)
         if isinstance(dataset, str):
             name = canonical_name(dataset)
@@ -83,6 +86,13 @@ class ClassificationTask(GlimpseTask):
                 raise ValueError(f"{name_} must be an integer, got {value!r}")
         if n_glimpses < 1:
             raise ValueError(f"n_glimpses must be >= 1, got {n_glimpses}")
+        if not isinstance(scene_repeats, (int, np.integer)) or isinstance(scene_repeats, bool) or scene_repeats < 1:
+            raise ValueError(f"scene_repeats must be a positive integer, got {scene_repeats!r}")
+        if self.n_envs % scene_repeats:
+            raise ValueError(f"scene_repeats={scene_repeats} must divide num_envs={self.n_envs}")
+        if scene_repeats > 1 and not shuffle:
+            raise ValueError("scene_repeats > 1 is for training; shuffle=False walks the split once per image")
+        self.scene_repeats = int(scene_repeats)
         self.scenes = SceneGenerator(images, labels, int(image_size), int(n_clutter), int(clutter_size))
         self.n_choices = len(names)
         self.choice_names = names
@@ -103,9 +113,15 @@ class ClassificationTask(GlimpseTask):
         if not self.shuffle:
             indices = self._cursor + np.arange(idx.size)
             self._cursor = (self._cursor + idx.size) % self.n_images
-        canvas, labels = self.scenes.sample(rng, idx.size, indices)
-        self.canvas[idx] = canvas
-        self.labels[idx] = labels
+        m = self.scene_repeats
+        if m > 1:
+            groups = np.sort(idx).reshape(-1, m) if idx.size % m == 0 else None
+            if groups is None or np.any(groups != groups[:, :1] + np.arange(m)) or np.any(groups[:, 0] % m):
+                raise ValueError(f"with scene_repeats={m}, envs reset in whole groups of {m} (episodes in lock-step)")
+            idx = groups.reshape(-1)
+        canvas, labels = self.scenes.sample(rng, idx.size // m, indices)
+        self.canvas[idx] = np.repeat(canvas, m, axis=0)
+        self.labels[idx] = np.repeat(labels, m)
 
     def step(self, idx: np.ndarray, choices: np.ndarray, t: np.ndarray):
         terminated = t >= self.episode_length - 1
