@@ -250,7 +250,8 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
             dist = np.nanmean([r["attention"]["distance"] for r in rs], axis=0)
             style = ":" if "random" in row or "centre" in row else "-"
             ax.plot(np.arange(1, len(dist) + 1), dist, style, marker=".", label=f"{row} ({len(rs)} seed(s))")
-            reference = reference or rs[0]["attention"]
+            if reference is None or len(rs[0]["attention"]["distance"]) > len(reference["distance"]):
+                reference = rs[0]["attention"]  # the same scenes for every row: the longest episode's figures
         n = len(reference["distance"])
         ax.plot(np.arange(1, n + 1), reference["random_distance"], "--", color="gray", label="uniform random")
         ax.plot(np.arange(1, n + 1), reference["centre_distance"], "--", color="black", label="always centre")
