@@ -292,6 +292,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     extra = f", test error {result.error_percent:.2f}%" if what == "accuracy" else ""
     print(f"{meta['algo']} on {meta['env_id']} ({kwargs}): {what} {100 * result.rate:.2f}% "
           f"(95% CI {100 * result.ci_low:.2f}-{100 * result.ci_high:.2f}%) over {result.episodes} episodes{extra}")
+    if result.attention is not None:  # measured in the same run (deterministic, M = 1)
+        print(result.attention)
     return 0
 
 

@@ -282,9 +282,12 @@ def score_ram(model, env_id: str, env_kwargs: dict[str, Any], locations: str = "
 
     result = evaluate(model, test_env(), 10_000, deterministic=True)
     averaged = evaluate_paths(model, test_env, 10_000, paths=TEST_PATHS, seed=EVAL_SEED)
-    return dict(error=result.error_percent, episodes=result.episodes,
-                ci_error=[100 * (1 - result.ci_high), 100 * (1 - result.ci_low)],
-                error_paths10=averaged.error_percent)
+    scores = dict(error=result.error_percent, episodes=result.episodes,
+                  ci_error=[100 * (1 - result.ci_high), 100 * (1 - result.ci_low)],
+                  error_paths10=averaged.error_percent)
+    if result.attention is not None:  # where the M = 1 run's glimpses went (agents.evaluation.AttentionResult)
+        scores["attention"] = result.attention.as_dict()
+    return scores
 
 
 def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any]:

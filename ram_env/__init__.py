@@ -41,6 +41,9 @@ ENVIRONMENTS: dict[str, tuple[str, str, dict]] = {
                                         dict(dataset="fashion-mnist", **_CLUTTERED100)),
     "RAM-Catch-v0": (_CATCH, _CATCH_VEC, dict(screen_size=24, paddle_width=2, ball_speed=1, glimpse_size=6,
                                               n_scales=3)),
+    # Beyond the paper: a screen where the coarsest 24x24 patch sees a quarter of it, so attention is needed.
+    "RAM-Catch48-v0": (_CATCH, _CATCH_VEC, dict(screen_size=48, paddle_width=2, ball_speed=1, glimpse_size=6,
+                                                n_scales=3)),
 }
 
 

@@ -4,6 +4,10 @@ SB3's contract differs from Gymnasium's vector API: a finished env resets within
 ``step_wait`` call and its last observation goes into ``info["terminal_observation"]``. The
 adapter implements that contract on the same :class:`~ram_env.envs.base.GlimpseCore` the Gymnasium
 envs use, so the rules cannot drift apart.
+
+Target info (see :mod:`ram_env.envs.base`): ``infos[i]`` carries the task's target keys on every step
+(on the step that ends an episode, those of the episode that ended) and ``reset_infos[i]`` those of the
+episode started by the last reset of env ``i``.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
-from ram_env.envs.base import GlimpseVectorEnv
+from ram_env.envs.base import GlimpseVectorEnv, TaskAttributes
 
 
-class RAMVecEnv(VecEnv):
+class RAMVecEnv(TaskAttributes, VecEnv):
     """An SB3 ``VecEnv`` running ``vector_env``'s episodes in array code.
 
     Args:
@@ -43,7 +47,7 @@ class RAMVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self.core.reset()
-        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self.reset_infos = _per_env(self.core.target_info(), self.num_envs)
         return self.core.observe()
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -55,15 +59,18 @@ class RAMVecEnv(VecEnv):
         reward, terminated, info = self.core.step(self._actions)
         self._actions = None
         obs = self.core.observe()
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        infos = _per_env(self.core.target_info(), self.num_envs)
         done_idx = np.flatnonzero(terminated)
         if done_idx.size:
             for i in done_idx:
-                infos[i] = {key: value[i].item() for key, value in info.items()}
+                infos[i].update({key: value[i].item() for key, value in info.items()})
                 infos[i]["terminal_observation"] = {key: value[i] for key, value in obs.items()}
                 infos[i]["TimeLimit.truncated"] = False
             self.core.reset(done_idx)
             obs = self.core.observe()
+            targets = self.core.target_info()
+            for i in done_idx:
+                self.reset_infos[i] = {key: value[i] for key, value in targets.items()}
         return obs, reward, terminated.copy(), infos
 
     def close(self) -> None:
@@ -82,6 +89,7 @@ class RAMVecEnv(VecEnv):
         self.core.rng.bit_generator.state = state
         self._seeded = True
         self.core.reset()
+        self.reset_infos = _per_env(self.core.target_info(), self.num_envs)
         return self.core.observe()
 
     # Attributes live on the single shared core, so every index reads the same value. The adapter's own
@@ -102,6 +110,11 @@ class RAMVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices=None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]
+
+
+def _per_env(batched: dict[str, np.ndarray], n: int) -> list[dict[str, Any]]:
+    """One dict per env from batched arrays (rows are views of the given arrays)."""
+    return [{key: value[i] for key, value in batched.items()} for i in range(n)]
 
 
 def make_sb3_vec_env(env_id: str, n_envs: int = 16, seed: int | None = None, env_kwargs: dict | None = None,

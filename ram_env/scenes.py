@@ -11,6 +11,11 @@ Task definitions (PAPER.md):
   at a random position from a random digit of the same split and pasted at a random position.
   Overlaps combine by pixel-wise maximum (keeps uint8 without overflow; the paper does not say how
   pieces combine).
+
+Where the digit went: ``sample(..., return_positions=True)`` also returns each scene's digit offset (the
+top-left corner of its 28x28 frame on the canvas) and the tight bounding box of the digit's nonzero
+pixels on the canvas, so environments can report the target's position (never to the agent). Asking for
+them draws nothing more from the generator: the scenes for a seed are the same either way.
 """
 
 from __future__ import annotations
@@ -47,19 +52,45 @@ class SceneGenerator:
         self.images, self.labels = images, labels.astype(np.int64, copy=False)
         self.image_size, self.n_clutter, self.clutter_size = int(image_size), int(n_clutter), int(clutter_size)
         self.translate = self.image_size != h or self.image_size != w
+        self._boxes: np.ndarray | None = None
 
-    def sample(self, rng: np.random.Generator, n: int, indices: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def digit_boxes(self) -> np.ndarray:
+        """int64 ``(M, 4)``: each digit's tight box of nonzero pixels in its own frame, ``(x0, y0, x1, y1)``
+        with exclusive ends (pixel edges: a one-pixel digit at column c has ``x0 = c, x1 = c + 1``); an
+        all-zero digit has ``(0, 0, 0, 0)``. Computed once, on first use."""
+        if self._boxes is None:
+            ink = self.images > 0
+            cols, rows = ink.any(axis=1), ink.any(axis=2)  # (M, w), (M, h)
+            h, w = self.images.shape[1:]
+            x0, y0 = cols.argmax(axis=1), rows.argmax(axis=1)
+            x1, y1 = w - cols[:, ::-1].argmax(axis=1), h - rows[:, ::-1].argmax(axis=1)
+            empty = ~cols.any(axis=1)
+            boxes = np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
+            boxes[empty] = 0
+            self._boxes = boxes
+        return self._boxes
+
+    def sample(self, rng: np.random.Generator, n: int, indices: np.ndarray | None = None,
+               return_positions: bool = False):
         """Draw ``n`` scenes: ``(canvases uint8 (n, S, S), labels int64 (n,))``.
 
         ``indices`` picks the digits (e.g. to walk a test split in order); by default they are drawn
         uniformly with replacement. Positions and clutter are always drawn from ``rng``.
+
+        With ``return_positions=True`` it returns ``(canvases, labels, offsets, boxes)``: ``offsets`` int64
+        ``(n, 2)`` the ``(x, y)`` (column, row) of the digit frame's top-left pixel on the canvas (zeros on the
+        centred task), ``boxes`` int64 ``(n, 4)`` the digit's :attr:`digit_boxes` moved onto the canvas,
+        ``(x0, y0, x1, y1)`` with exclusive ends (all equal to the offset for an all-zero digit). The same
+        draws are made either way.
         """
         m, h, w = self.images.shape
         idx = rng.integers(0, m, n) if indices is None else np.asarray(indices) % m
         digits, labels = self.images[idx], self.labels[idx]
         if not self.translate and not self.n_clutter:
-            return np.ascontiguousarray(digits), labels
+            canvas = np.ascontiguousarray(digits)
+            return self._with_positions(canvas, labels, idx, np.zeros((n, 2), np.int64)) if return_positions \
+                else (canvas, labels)
         s, c = self.image_size, self.clutter_size
         canvas = np.zeros((n, s, s), np.uint8)
         batch = np.arange(n)
@@ -76,7 +107,13 @@ class SceneGenerator:
         oy, ox = rng.integers(0, s - h + 1, n), rng.integers(0, s - w + 1, n)
         targets = _windows(canvas, h, w)
         targets[batch, oy, ox] = np.maximum(targets[batch, oy, ox], digits)
+        if return_positions:
+            return self._with_positions(canvas, labels, idx, np.stack([ox, oy], axis=1).astype(np.int64))
         return canvas, labels
+
+    def _with_positions(self, canvas: np.ndarray, labels: np.ndarray, idx: np.ndarray, offsets: np.ndarray):
+        boxes = self.digit_boxes[idx] + np.concatenate([offsets, offsets], axis=1)
+        return canvas, labels, offsets, boxes
 
 
 def _windows(images: np.ndarray, h: int, w: int | None = None) -> np.ndarray:

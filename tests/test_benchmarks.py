@@ -54,6 +54,10 @@ def test_paper_tables_quick(tmp_path):
         assert r["command"].startswith("python benchmarks/paper_tables.py") and r["date"] and r["budget"]
         if r["row"].startswith("RAM"):  # M = 10 score and the trained model kept beside the results
             assert 0.0 <= r["error_paths10"] <= 100.0 and (tmp_path / r["model"]).stat().st_size > 10_000
+            # Where the M = 1 run's glimpses went, per glimpse, beside the random and centre references.
+            attention = r["attention"]
+            assert attention["target"] == "digit" and attention["counts"] == [10_000] * int(r["row"][4])
+            assert 0 <= attention["summary"]["hit_rate"] <= 1 and attention["random_method"] == "analytic"
     md = (tmp_path / "paper_tables.md").read_text()
     assert "| Conv | " in md and "(quick)" in md and "| 1.21 |" in md  # the paper's 28x28 conv figure
     assert "| RAM-6g | not run |" in md and "1.08 (PyTorch)" in md
@@ -92,6 +96,27 @@ def test_rl_comparison_cuda_without_gpu_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         mod.main(["--quick", "--device", "gpu0", "--out", str(tmp_path)])
     assert "argument --device: 'gpu0' is not a torch device" in capsys.readouterr().err
+
+
+@requires_mnist
+def test_localization_quick(tmp_path):
+    stdout = run_script("localization", tmp_path)
+    records = json.loads((tmp_path / "localization.json").read_text())["records"]
+    by_task = {r["task"]: r for r in records}
+    assert set(by_task) == {"mnist28", "catch"}
+    table = by_task["mnist28"]
+    # Scored as paper_tables scored it: the same scenes, so the same test error.
+    assert table["error"] == table["recorded_error"] and table["locations"] == "learned"
+    assert table["attention"]["counts"] == [10_000] * 3 and table["attention"]["centre_distance"] == [0.0] * 3
+    catch = by_task["catch"]
+    assert catch["attention"]["target"] == "ball" and catch["attention"]["counts"] == [200] * 23
+    assert catch["attention"]["summary_from"] == 11 and 0 <= catch["catch_rate"] <= 100
+    assert all(r["command"].startswith("python benchmarks/localization.py") and r["machine"] and r["date"]
+               for r in records)
+    md = (tmp_path / "localization.md").read_text()
+    assert "## mnist: mnist28" in md and "| RAM-3g | 0 |" in md and "| run catch-seed0 | 0 |" in md
+    assert (tmp_path / "localization.png").stat().st_size > 10_000
+    assert "recorded" in stdout
 
 
 @requires_mnist

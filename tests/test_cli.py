@@ -22,8 +22,11 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     assert summary["evaluation"]["episodes"] == 40 and 0 <= summary["evaluation"]["rate"] <= 1
     assert "catch rate" in capsys.readouterr().out
 
+    assert summary["evaluation"]["attention"]["target"] == "ball"
+    assert len(summary["evaluation"]["attention"]["distance"]) == 23
     assert main(["evaluate", str(out / "model.zip"), "--episodes", "30"]) == 0
-    assert "over 30 episodes" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "over 30 episodes" in printed and "distance to the ball" in printed and "11+" in printed
     gif = tmp_path / "g.gif"
     assert main(["render", str(out / "model.zip"), "--out", str(gif), "--episodes", "1"]) == 0
     assert gif.stat().st_size > 1000

@@ -16,4 +16,4 @@ def test_quickstart_runs():
     namespace: dict = {}
     exec(compile(block, "README quickstart", "exec"), namespace)
     assert namespace["terminated"] and namespace["frame"].ndim == 3
-    assert set(namespace["info"]) == {"label", "prediction", "is_success"}
+    assert set(namespace["info"]) == {"label", "prediction", "is_success", "target_center", "target_box"}

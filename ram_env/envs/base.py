@@ -10,6 +10,14 @@ Episode protocol (all tasks): ``reset`` returns the first observation, a glimpse
 location. Each ``step`` applies the action's choice (used by the task: the class on the last step,
 a paddle move every step in Catch) and takes the next glimpse at the action's location. Episodes
 have a fixed length, ``episode_length`` steps; the reward comes on the last step only.
+
+Target info (all tasks): ``info`` at ``reset`` and after every ``step`` carries where the task's target is
+on the scene the observation was taken from (:meth:`GlimpseTask.targets`: the digit's centre and box,
+the ball and the paddle), in location coordinates, so tools can score attention. It is never part of the
+observation. Single env: arrays per key. Gymnasium vector env: batched arrays with Gymnasium's ``_key``
+masks (at a partial reset, True for the envs reset). SB3 ``VecEnv``: per-env dicts in ``infos`` every step
+and in ``reset_infos`` after ``reset()``; on a step that ends an episode, ``infos[i]`` describes the
+episode that ended and ``reset_infos[i]`` the one that starts.
 """
 
 from __future__ import annotations
@@ -34,9 +42,10 @@ OBS_MODES = ("glimpse", "full")
 class GlimpseTask(ABC):
     """A task over a batch of ``n_envs`` episodes, in array code.
 
-    Subclasses set ``n_choices``, ``choice_names``, ``episode_length``, ``image_shape`` and
-    ``dynamic`` (True when the scene changes during an episode), keep the current scenes in
-    ``self.canvas`` (uint8 ``(n_envs, H, W)``), and implement :meth:`reset` and :meth:`step`.
+    Subclasses set ``n_choices``, ``choice_names``, ``episode_length``, ``image_shape``,
+    ``dynamic`` (True when the scene changes during an episode) and ``is_classification``, keep the
+    current scenes in ``self.canvas`` (uint8 ``(n_envs, H, W)``), implement :meth:`reset` and
+    :meth:`step`, and may report where their target is with :meth:`targets`.
     """
 
     n_choices: int
@@ -44,6 +53,7 @@ class GlimpseTask(ABC):
     episode_length: int
     image_shape: tuple[int, int]
     dynamic: bool = False
+    is_classification: bool = False
     canvas: np.ndarray
 
     def __init__(self, n_envs: int):
@@ -64,6 +74,12 @@ class GlimpseTask(ABC):
     def describe_choice(self, env: int, choice: int) -> str:
         """Text shown in renders for a choice."""
         return self.choice_names[choice]
+
+    def targets(self) -> dict[str, np.ndarray]:
+        """Where the target is in every env's current scene: name -> float32 array ``(n_envs, ...)`` in
+        location coordinates (``l = 2 c / size - 1`` for the pixel coordinate ``c``, x horizontal). Reported in
+        ``info`` at reset and after every step, never observed. None by default."""
+        return {}
 
 
 class GlimpseCore:
@@ -179,6 +195,10 @@ class GlimpseCore:
             self._update_tables(idx)
         return reward, terminated, info
 
+    def target_info(self) -> dict[str, np.ndarray]:
+        """The task's :meth:`GlimpseTask.targets` for every env, as fresh arrays."""
+        return {key: np.array(value, copy=True) for key, value in self.task.targets().items()}
+
     def refresh(self, idx: np.ndarray | None = None) -> None:
         """Rebuild the retina's tables after the task's scenes were edited by hand (tests, scripted setups)."""
         self._update_tables(np.arange(self.n_envs) if idx is None else np.asarray(idx))
@@ -229,6 +249,47 @@ def _check_initial_location(value: Any):
     return loc
 
 
+class TaskAttributes:
+    """Read-only facts about the task that agents need, so no caller reaches into ``core.task``."""
+
+    core: GlimpseCore
+
+    @property
+    def episode_length(self) -> int:
+        """Steps per episode (fixed): ``n_glimpses`` on classification tasks, ``screen_size - 1`` in Catch."""
+        return int(self.core.task.episode_length)
+
+    @property
+    def is_classification(self) -> bool:
+        """True on the classification tasks (the choice is a class read on the last step)."""
+        return bool(self.core.task.is_classification)
+
+    @property
+    def n_choices(self) -> int:
+        """Number of classes (classification) or game actions (Catch)."""
+        return int(self.core.task.n_choices)
+
+    @property
+    def choice_names(self) -> tuple[str, ...]:
+        """The name of each choice (class names, or ``("left", "stay", "right")``)."""
+        return tuple(self.core.task.choice_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """``(H, W)`` of the scene in pixels (what location coordinates map onto)."""
+        return tuple(int(v) for v in self.core.task.image_shape)
+
+    @property
+    def glimpse_size(self) -> int:
+        """Side g of the retina's finest patch in pixels."""
+        return self.core.glimpse_size
+
+    @property
+    def n_scales(self) -> int:
+        """Number of retina patches k."""
+        return self.core.n_scales
+
+
 def _info_at(info: dict[str, np.ndarray], env: int) -> dict[str, Any]:
     return {key: value[env].item() if value[env].ndim == 0 else value[env] for key, value in info.items()}
 
@@ -248,7 +309,7 @@ def split_kwargs(kwargs: dict, task_cls: type, core_defaults: dict) -> tuple[dic
     return kwargs, core
 
 
-class GlimpseEnv(gym.Env):
+class GlimpseEnv(TaskAttributes, gym.Env):
     """A single glimpse environment: the batched core with one episode.
 
     Subclasses name their ``task_class`` and the ``core_defaults`` (retina, action and observation
@@ -277,7 +338,7 @@ class GlimpseEnv(gym.Env):
             self.core.seed(seed)
             self._seeded = True
         self.core.reset()
-        return self._obs(), {}
+        return self._obs(), _info_at(self.core.target_info(), 0)
 
     def step(self, action):
         action = np.asarray(action)
@@ -285,7 +346,9 @@ class GlimpseEnv(gym.Env):
             raise ValueError(f"action has shape {action.shape}, expected {self.action_space.shape} for {self.action_space}")
         reward, terminated, info = self.core.step(action[None])
         term = bool(terminated[0])
-        return self._obs(), float(reward[0]), term, False, _info_at(info, 0) if term else {}
+        out = _info_at(info, 0) if term else {}
+        out.update(_info_at(self.core.target_info(), 0))
+        return self._obs(), float(reward[0]), term, False, out
 
     def _obs(self) -> dict[str, Any]:
         obs = self.core.observe()
@@ -300,7 +363,7 @@ class GlimpseEnv(gym.Env):
         return self.core.render(0)
 
 
-class GlimpseVectorEnv(VectorEnv):
+class GlimpseVectorEnv(TaskAttributes, VectorEnv):
     """N glimpse episodes in array code: Gymnasium's vector API over the batched core.
 
     Args:
@@ -354,26 +417,33 @@ class GlimpseVectorEnv(VectorEnv):
             idx = np.arange(self.num_envs)
         self.core.reset(idx)
         self._needs_reset[idx] = False
-        return self.core.observe(), {}
+        reset = np.zeros(self.num_envs, bool)
+        reset[idx] = True
+        return self.core.observe(), _vector_info(self.core.target_info(), reset)
 
     def step(self, actions):
         if self.core.done.all() and not self._needs_reset.any():
             raise RuntimeError("step() called before reset()")
         resetting = self._needs_reset.copy()
         reward, terminated, info = self.core.step(actions, active=~resetting)
-        infos = _vector_info(info, terminated)
+        everyone = np.ones(self.num_envs, bool)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             if resetting.any():
                 self.core.reset(np.flatnonzero(resetting))
             self._needs_reset = terminated.copy()
             obs = self.core.observe()
+            # An env reset in this call reports its new episode's targets, as a reset would.
+            infos = {**_vector_info(info, terminated), **_vector_info(self.core.target_info(), everyone)}
         else:
+            infos = {}
             if terminated.any():
                 final_obs = self.core.observe()
+                final_info = {**_vector_info(info, terminated), **_vector_info(self.core.target_info(), terminated)}
                 infos = {"final_obs": final_obs, "_final_obs": terminated,
-                         "final_info": infos, "_final_info": terminated}
+                         "final_info": final_info, "_final_info": terminated}
                 self.core.reset(np.flatnonzero(terminated))
             obs = self.core.observe()
+            infos.update(_vector_info(self.core.target_info(), everyone))
         truncated = np.zeros(self.num_envs, bool)
         return obs, reward, terminated, truncated, infos
 

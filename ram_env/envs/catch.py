@@ -44,6 +44,13 @@ it reaches the bottom row terminates the episode, so every episode is exactly ``
 ``info`` on the last step: ``is_success`` (caught), ``ball_x`` and ``paddle_x`` (the paddle's leftmost
 column).
 
+``info`` at reset and after every step (for scoring attention; never in the observation), float32 ``(2,)``
+``(x, y)`` in location coordinates (the pixel coordinate ``c``, pixel ``i`` spanning ``[i, i + 1)``, maps to
+``l = 2 c / screen_size - 1``, as in the retina), describing the screen the observation's glimpse was taken from:
+- ``ball_position``: the centre of the ball's pixel;
+- ``paddle_position``: the centre of the paddle (of its ``paddle_width`` pixels, on the bottom row).
+The vector envs batch them (``(n, 2)``); see :mod:`ram_env.envs.base` for the vector and SB3 conventions.
+
 A uniformly random policy catches a fraction ``paddle_width / screen_size`` of the balls at speed 1 (the
 landing column and the paddle's lazy, clamped random walk are both uniform); :func:`scripted_policy`,
 which predicts the bounces, catches all of them.
@@ -193,6 +200,14 @@ class CatchTask(GlimpseTask):
         caught = terminated & (paddle_x <= ball_x) & (ball_x < paddle_x + self.paddle_width)
         info = {"is_success": caught, "ball_x": ball_x, "paddle_x": paddle_x}
         return caught.astype(np.float32), terminated, info
+
+    def targets(self) -> dict[str, np.ndarray]:
+        """``ball_position`` and ``paddle_position``, float32 ``(n, 2)`` location coordinates (module docstring)."""
+        s = self.screen_size
+        ball = np.stack([self.ball_x + 0.5, self.ball_y + 0.5], axis=1)
+        paddle = np.stack([self.paddle_x + self.paddle_width / 2, np.full(self.n_envs, s - 0.5)], axis=1)
+        return {"ball_position": (ball * (2.0 / s) - 1.0).astype(np.float32),
+                "paddle_position": (paddle * (2.0 / s) - 1.0).astype(np.float32)}
 
     def draw(self, idx: np.ndarray) -> None:
         """Redraw the screens of envs ``idx`` from the state arrays."""

@@ -15,6 +15,8 @@ the last and averaged down to g x g. After ``n_glimpses`` glimpses it names the 
 With ``obs_mode="full"``: ``"image"`` ``Box(0, 255, (1, H, W), uint8)`` (the whole scene, channel-first as
 SB3's CNN policies expect) and ``"step"``.
 
+The digit's position is never observed; it is reported in ``info`` (below) so that attention can be scored.
+
 ## Action space
 See :mod:`ram_env.actions`: by default ``Box(-1, 1, (2 + n_classes,))``, the next location followed by
 one score per class; ``"multidiscrete"`` and ``"discrete"`` modes put the location on a lattice. The
@@ -25,6 +27,16 @@ An episode is ``n_glimpses`` steps: the first glimpse comes with ``reset``, step
 glimpses 2 .. n at the chosen locations, and step n reads the class and terminates. Reward 1 for
 the right class on that last step, 0 otherwise and on every earlier step. Never truncated.
 ``info`` on the last step: ``label``, ``prediction`` and ``is_success`` (SB3 logs it).
+
+``info`` at reset and after every step (the target, for scoring attention; never in the observation),
+float32, in location coordinates (x horizontal, (-1, -1) the top-left corner; the pixel coordinate ``c``,
+pixel ``i`` spanning ``[i, i + 1)``, maps to ``l = 2 c / size - 1`` as in the retina):
+- ``target_center``: ``(2,)`` ``(x, y)``, the centre of the pasted 28x28 digit frame (MNIST centres each
+  digit's mass in its frame); ``(0, 0)`` on the centred 28x28 task.
+- ``target_box``: ``(4,)`` ``(x_min, y_min, x_max, y_max)``, the tight box of the digit's nonzero pixels, at
+  pixel edges (a one-pixel digit's box is one pixel wide); all NaN for an all-zero digit.
+The vector envs batch them (``(n, 2)``, ``(n, 4)``); see :mod:`ram_env.envs.base` for the vector and SB3
+conventions.
 
 ## Arguments (all keyword, all passed through ``gymnasium.make``)
 - ``dataset``: ``"mnist"`` or ``"fashion-mnist"``, or a tuple ``(images uint8 (M, 28, 28), labels (M,))``.
@@ -64,6 +76,8 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 class ClassificationTask(GlimpseTask):
     """Batched classification episodes: scenes drawn at reset, the class read on the last step."""
 
+    is_classification = True
+
     def __init__(self, n_envs: int, dataset: Any = "mnist", split: str = "train", data_dir: str | None = None,
                  image_size: int = 28, n_clutter: int = 0, clutter_size: int = 8, n_glimpses: int = 6,
                  shuffle: bool = True, scene_repeats: int = 1):
@@ -100,6 +114,9 @@ class ClassificationTask(GlimpseTask):
         self.image_shape = (int(image_size), int(image_size))
         self.canvas = np.zeros((self.n_envs,) + self.image_shape, np.uint8)
         self.labels = np.zeros(self.n_envs, np.int64)
+        self.offsets = np.zeros((self.n_envs, 2), np.int64)  # (x, y) of each digit frame's top-left pixel
+        self.boxes = np.zeros((self.n_envs, 4), np.int64)  # digit ink box (x0, y0, x1, y1), exclusive ends
+        self._empty = np.zeros(self.n_envs, bool)
         self.shuffle = bool(shuffle)
         self._cursor = 0  # next digit when walking the split in order
 
@@ -119,9 +136,21 @@ class ClassificationTask(GlimpseTask):
             if groups is None or np.any(groups != groups[:, :1] + np.arange(m)) or np.any(groups[:, 0] % m):
                 raise ValueError(f"with scene_repeats={m}, envs reset in whole groups of {m} (episodes in lock-step)")
             idx = groups.reshape(-1)
-        canvas, labels = self.scenes.sample(rng, idx.size // m, indices)
+        canvas, labels, offsets, boxes = self.scenes.sample(rng, idx.size // m, indices, return_positions=True)
         self.canvas[idx] = np.repeat(canvas, m, axis=0)
         self.labels[idx] = np.repeat(labels, m)
+        self.offsets[idx] = np.repeat(offsets, m, axis=0)
+        self.boxes[idx] = np.repeat(boxes, m, axis=0)
+        self._empty[idx] = self.boxes[idx, 0] == self.boxes[idx, 2]
+
+    def targets(self) -> dict[str, np.ndarray]:
+        """``target_center`` (n, 2) and ``target_box`` (n, 4), float32 location coordinates (module docstring)."""
+        h, w = self.scenes.images.shape[1:]
+        size = np.array(self.image_shape[::-1], np.float64)  # (W, H): x first
+        centre = (self.offsets + np.array([w / 2, h / 2])) * (2.0 / size) - 1.0
+        box = self.boxes * (2.0 / np.concatenate([size, size])) - 1.0
+        box[self._empty] = np.nan
+        return {"target_center": centre.astype(np.float32), "target_box": box.astype(np.float32)}
 
     def step(self, idx: np.ndarray, choices: np.ndarray, t: np.ndarray):
         terminated = t >= self.episode_length - 1
