@@ -4,7 +4,9 @@ Rows: FC-64, FC-256 and Conv (full-view baselines, :mod:`agents.baselines`), RAM
 counts, and RAM with 8 random glimpses (its location policy replaced by uniform random locations). Beyond the
 paper's rows, on request: ``RAM-<n>g-lstm`` / ``-gru`` (another core than the paper's ReLU RNN) and
 ``RAM-<n>g-centre`` (locations drawn from N(0, location_std^2) around the image centre instead of the learned
-policy: what a location network that never learns does, as in a public TensorFlow reproduction).
+policy: what a location network that never learns does) and ``RAM-<n>g-oracle`` (glimpses 2 .. n at the digit's
+centre plus N(0, 0.1^2) noise, read from the env's ``info["target_center"]``: the ceiling a location policy could
+reach with this network and budget).
 Tasks: 28x28 MNIST, translated 60x60, cluttered 60x60 (4 pieces) and cluttered 100x100 (8 pieces), on
 MNIST or Fashion-MNIST (``--dataset``).
 
@@ -16,8 +18,9 @@ Every cell trains from scratch with one seed and is scored on the whole 10k test
   :func:`agents.baselines.evaluate_classifier`.
 - RAM: :class:`agents.RAM` with ``ram train``'s classification defaults (``agents.cli.RAM_DEFAULTS``) for
   ``--timesteps`` env steps on the train split (60k), then :func:`agents.evaluation.evaluate`.
-- RAM random / centre: the same, on an env whose location actions are overwritten (:func:`fixed_glimpses`,
-  training and test) with uniform random locations, or with N(0, location_std^2) ones around the centre;
+- RAM random / centre / oracle: the same, on an env whose location actions are overwritten (:func:`fixed_glimpses`,
+  training and test) with uniform random locations, N(0, location_std^2) ones around the centre, or
+  N(0, 0.1^2) ones around the digit's centre;
   the glimpse network, core and classifier learn to read glimpses they do not choose.
 
 Results are merged into ``<out>/paper_tables.json`` (one record per cell: error, seed, budget, command,
@@ -118,9 +121,9 @@ DEFAULT_TIMESTEPS = 10_000_000
 QUICK = dict(tasks=["mnist28"], rows=["FC-64", "Conv", "RAM-3g", "RAM-2g-random"], steps=30, timesteps=1_200)
 
 ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)"
-                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<locations>random|centre))?)$")
+                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<locations>random|centre|oracle))?)$")
 ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)", "-random": " (random locations)",
-              "-centre": " (locations around the centre)"}
+              "-centre": " (locations around the centre)", "-oracle": " (glimpses at the digit: oracle)"}
 
 
 def parse_row(row: str) -> dict[str, Any]:
@@ -145,13 +148,17 @@ def row_label(row: str) -> str:
 
 
 # ---------------------------------------------------------------------- fixed glimpse policies
+ORACLE_STD = 0.1
+
+
 def fixed_glimpses(venv, seed: int, locations: str = "random", std: float = 0.2):
-    """``venv`` with every action's location replaced: uniform in [-1, 1]^2 (``"random"``) or drawn from
-    N(0, std^2) and clipped to [-1, 1] (``"centre"``), seeded."""
+    """``venv`` with every action's location replaced: uniform in [-1, 1]^2 (``"random"``), drawn from
+    N(0, std^2) (``"centre"``) or from N(digit centre, ORACLE_STD^2) (``"oracle"``, the centre read from the env's
+    ``info["target_center"]``), clipped to [-1, 1], seeded."""
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
-    if locations not in ("random", "centre"):
-        raise ValueError(f"locations must be 'random' or 'centre', got {locations!r}")
+    if locations not in ("random", "centre", "oracle"):
+        raise ValueError(f"locations must be 'random', 'centre' or 'oracle', got {locations!r}")
 
     class FixedGlimpses(VecEnvWrapper):
         """Overwrites the (x, y) part of box actions with locations the agent does not choose."""
@@ -161,18 +168,31 @@ def fixed_glimpses(venv, seed: int, locations: str = "random", std: float = 0.2)
             self.rng = np.random.default_rng(seed)
 
         def reset(self):
-            return self.venv.reset()
+            obs = self.venv.reset()
+            if locations == "oracle":
+                self.targets = np.array([i["target_center"] for i in self.venv.unwrapped.reset_infos], np.float32)
+            return obs
 
         def step_async(self, actions: np.ndarray) -> None:
             actions = np.array(actions, dtype=np.float32, copy=True)
+            n = actions.shape[0]
             if locations == "random":
-                actions[:, :2] = self.rng.uniform(-1.0, 1.0, (actions.shape[0], 2))
+                actions[:, :2] = self.rng.uniform(-1.0, 1.0, (n, 2))
+            elif locations == "centre":
+                actions[:, :2] = np.clip(self.rng.normal(0.0, std, (n, 2)), -1.0, 1.0)
             else:
-                actions[:, :2] = np.clip(self.rng.normal(0.0, std, (actions.shape[0], 2)), -1.0, 1.0)
+                actions[:, :2] = np.clip(self.targets + self.rng.normal(0.0, ORACLE_STD, (n, 2)), -1.0, 1.0)
             self.venv.step_async(actions)
 
         def step_wait(self):
-            return self.venv.step_wait()
+            obs, rewards, dones, infos = self.venv.step_wait()
+            if locations != "oracle":
+                return obs, rewards, dones, infos
+            # The episode each env is in now: a finished env's new scene is in reset_infos.
+            reset_infos = self.venv.unwrapped.reset_infos
+            self.targets = np.array([reset_infos[i]["target_center"] if done else info["target_center"]
+                                     for i, (done, info) in enumerate(zip(dones, infos))], np.float32)
+            return obs, rewards, dones, infos
 
     return FixedGlimpses(venv, seed)
 

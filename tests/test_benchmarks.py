@@ -242,6 +242,31 @@ def test_fixed_glimpses_replace_the_location():
         pt.fixed_glimpses(None, 1, "learned")
 
 
+def test_oracle_glimpses_go_to_the_digit_of_the_episode_each_env_is_in():
+    from ram_env import make_sb3_vec_env
+    from tests.test_envs_classification import toy_dataset
+
+    pt = load_script("paper_tables")
+    kw = dict(dataset=toy_dataset(), image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
+    n = 500
+    venv = pt.fixed_glimpses(make_sb3_vec_env("RAM-MNIST-v0", n_envs=n, seed=0, env_kwargs=kw), 1, "oracle")
+    venv.reset()
+
+    def targets():
+        return np.array([info["target_center"] for info in venv.unwrapped.reset_infos])
+
+    first, action = targets(), np.full((n, 12), 0.9, np.float32)  # the agent asks for a corner: ignored
+    for _ in range(2):  # glimpses 2 and 3
+        obs, _, dones, _ = venv.step(action)
+        error = obs["location"] - first
+        assert not dones.any() and abs(error.mean()) < 0.02 and abs(error.std() - pt.ORACLE_STD) < 0.01
+    assert venv.step(action)[2].all()  # the class: every episode ends and a new scene is drawn
+    second = targets()
+    assert not np.allclose(first, second)
+    assert abs((venv.step(action)[0]["location"] - second).std() - pt.ORACLE_STD) < 0.01
+    assert pt.parse_row("RAM-8g-oracle")["locations"] == "oracle"
+
+
 def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     pt = load_script("paper_tables")
 
