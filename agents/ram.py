@@ -144,9 +144,10 @@ class RAM(BaseAlgorithm):
             if paths_per_scene > 1:
                 env_kwargs = {**(env_kwargs or {}), "scene_repeats": paths_per_scene}
             env = make_sb3_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-        if env is not None and paths_per_scene > 1 and _env_scene_repeats(env) != paths_per_scene:
+        repeats = _env_attr(env, "scene_repeats", 1) if env is not None else paths_per_scene
+        if paths_per_scene > 1 and repeats != paths_per_scene:
             raise ValueError(f"paths_per_scene={paths_per_scene} needs an env built with scene_repeats="
-                             f"{paths_per_scene}, got {_env_scene_repeats(env)}")
+                             f"{paths_per_scene}, got {repeats}")
         if lr_decay not in ("linear", "constant"):
             raise ValueError(f"lr_decay must be 'linear' or 'constant', got {lr_decay!r}")
         if optimizer not in ("sgd", "adam"):
@@ -187,7 +188,7 @@ class RAM(BaseAlgorithm):
         self.set_random_seed(self.seed)
         if self.hybrid == "auto":
             # Classification tasks end with the class; Catch has 3 game actions and no label. The env tells.
-            self.hybrid = _env_is_classification(self.env) if self.env is not None else True
+            self.hybrid = bool(_env_attr(self.env, "is_classification", True)) if self.env is not None else True
         if getattr(self, "location_reward", "success") != "success" and not self.hybrid:
             raise ValueError("location_reward='log_likelihood' needs the hybrid loss (a classification task)")
         kwargs = dict(self.policy_kwargs)
@@ -220,6 +221,8 @@ class RAM(BaseAlgorithm):
         callback.on_training_start(locals(), globals())
         policy, n = self.policy, env.num_envs
         device = self.device
+        target_key = "target_center" if self.hybrid else "ball_position"
+        half_size = np.array(_env_attr(env, "image_shape", (2, 2))[::-1], np.float32) / 2  # (W/2, H/2)
         continue_training = True
         while continue_training and self.num_timesteps < total_timesteps:
             self._rollout_start = {"torch_rng": torch.get_rng_state(), "env_rng": env.get_attr("rng_state_at_reset")[0],
@@ -232,7 +235,7 @@ class RAM(BaseAlgorithm):
             # ---- one batch of episodes, the graph kept for backprop through time
             obs = self._last_obs
             state = policy.initial_state(n)
-            location_logp, choice_logp, choice_entropy, baselines = [], [], [], []
+            location_logp, choice_logp, choice_entropy, baselines, distances = [], [], [], [], []
             while True:
                 out = policy(torch.as_tensor(obs["glimpse"], device=device),
                              torch.as_tensor(obs["location"], device=device), state)
@@ -248,6 +251,10 @@ class RAM(BaseAlgorithm):
                     choice = out.logits.argmax(dim=1)
                 action = policy.encode_action(next_location, choice).cpu().numpy()
                 obs, rewards, dones, infos = env.step(action)
+                if not dones.any() and target_key in infos[0]:
+                    # Where the next glimpse went against the target of the episode it is in (pixels).
+                    target = np.array([info[target_key] for info in infos], np.float32)
+                    distances.append(np.linalg.norm((action[:, :2] - target) * half_size, axis=1).mean())
                 self.num_timesteps += n
                 self._update_info_buffer(infos, dones)
                 callback.update_locals(locals())
@@ -311,6 +318,8 @@ class RAM(BaseAlgorithm):
             self.logger.record("train/baseline_error", (returns[:, None] - b).abs().mean().item())
             self.logger.record("train/location_std", policy.location_std)
             self.logger.record("train/location_mean_abs", out.location_mean.abs().mean().item())
+            if distances:
+                self.logger.record("train/target_distance_px", float(np.mean(distances)))
             self.logger.record("train/batch_return", returns.mean().item())
             self.logger.record("train/n_updates", self.n_updates, exclude="tensorboard")
             if log_interval and self.n_updates % log_interval == 0:
@@ -423,19 +432,11 @@ def _labels_from_infos(infos: list[dict[str, Any]]) -> np.ndarray:
                            "none (is it a classification task?). Pass hybrid=False.") from None
 
 
-def _env_scene_repeats(env: VecEnv) -> int:
+def _env_attr(env: VecEnv, name: str, default: Any) -> Any:
     try:
-        return int(env.get_attr("core")[0].task.scene_repeats)
+        return env.get_attr(name)[0]
     except AttributeError:
-        return 1
-
-
-def _env_is_classification(env: VecEnv) -> bool:
-    try:
-        task = env.get_attr("core")[0].task
-    except AttributeError:
-        return True
-    return hasattr(task, "labels")
+        return default
 
 
 __all__ = ["RAM", "LinearDecay", "BaseCallback", "location_advantage"]

@@ -316,3 +316,23 @@ def test_location_input_norm_makes_the_location_mean_independent_of_the_state_sc
     assert not torch.allclose(plain(h), plain(10 * h), atol=1e-3)
     policy = small_model(policy_kwargs={"location_input_norm": True}).policy
     assert policy.location_net.input_norm
+
+
+def test_training_logs_how_far_the_glimpses_land_from_the_target():
+    class Record(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.distances = []
+
+        def _on_step(self) -> bool:
+            infos, dones = self.locals["infos"], self.locals["dones"]
+            if not dones.any():
+                target = np.array([info["target_center"] for info in infos])
+                pixels = (self.locals["action"][:, :2] - target) * 20  # image_size 40: 20 px per unit
+                self.distances.append(np.linalg.norm(pixels, axis=1).mean())
+            return True
+
+    model, record = small_model(), Record()
+    model.learn(8 * 3, callback=record)
+    assert len(record.distances) == 2  # glimpses 2 and 3
+    assert model.logger.name_to_value["train/target_distance_px"] == pytest.approx(np.mean(record.distances))

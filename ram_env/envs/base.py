@@ -280,6 +280,11 @@ class TaskAttributes:
         return tuple(int(v) for v in self.core.task.image_shape)
 
     @property
+    def scene_repeats(self) -> int:
+        """Consecutive envs that share each scene (the classification tasks' ``scene_repeats``; else 1)."""
+        return int(getattr(self.core.task, "scene_repeats", 1))
+
+    @property
     def glimpse_size(self) -> int:
         """Side g of the retina's finest patch in pixels."""
         return self.core.glimpse_size
