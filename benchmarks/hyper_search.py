@@ -70,6 +70,10 @@ def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int
         train_kwargs["scene_repeats"] = hyper["paths_per_scene"]  # training only: validation sees each image once
     venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=train_kwargs)
     model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
+    if save_to is not None:  # its training log beside the model: progress.csv in a folder of the model's name
+        from stable_baselines3.common.logger import configure
+
+        model.set_logger(configure(str(save_to.with_suffix("")), ["csv"]))
     t0 = time.perf_counter()
     model.learn(timesteps)
     train_s = time.perf_counter() - t0
