@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import os
+import secrets
 import time
 import warnings
 from pathlib import Path
@@ -448,12 +449,12 @@ def run_study(algo: str, env_id: str, trials: int, budget: int, out: Path, stora
     storage = open_storage(storage_url)
     name = study_name or f"{algo}-{env_id}"
     # A joining worker draws from another stream than the first: the same seed would replay its trials.
-    sampler_seed = seed if not resume else (seed * 1_000_003 + os.getpid() + int(time.time())) % 2**32
+    sampler_seed = seed if not resume else secrets.randbits(32)
     identity = study_identity(algo, env_id, budget, env_kwargs, evals, eval_episodes)
     study = create_or_load_study(storage, name, identity, resume, make_sampler(sampler, sampler_seed),
                                  make_pruner(pruner, startup_trials))
     for params in enqueue or []:
-        study.enqueue_trial(params, skip_if_exists=True)
+        study.enqueue_trial(params)
     objective = make_objective(algo, env_id, budget, env_kwargs, seed, n_envs, device, evals, eval_episodes)
     if trials:
         study.optimize(objective, n_trials=trials, timeout=timeout, catch=(ValueError,), gc_after_trial=True)
