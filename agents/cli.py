@@ -139,15 +139,29 @@ def algo_class(algo: str):
     return getattr(stable_baselines3, algo.upper())
 
 
+PUBLISHED_INDEX = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "models" / "index.json"
+
+
+def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | None:
+    """The file of a published cell (``benchmarks/results/models/index.json``), or None if ``name`` is none."""
+    if not index.exists():
+        return None
+    entries = {e["cell"]: e for e in json.loads(index.read_text())}
+    entry = entries.get(name)
+    return None if entry is None else index.parents[1] / entry["path"]
+
+
 def load_checkpoint(path: str, env=None):
-    """Load a checkpoint written by ``ram train``: ``(model, meta)``."""
+    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
     p = Path(path)
+    if not p.exists() and (published := published_checkpoint(path)) is not None:
+        p = published
     if p.is_dir():
         p = p / "model.zip"
     if not p.exists():
-        raise CLIError(f"checkpoint not found: {p}")
+        raise CLIError(f"checkpoint not found: {p} (nor is it a published cell: see {PUBLISHED_INDEX.with_suffix('.md')})")
     try:
         data, _, _ = load_from_zip_file(p, load_data=True, device="cpu")
     except Exception as exc:  # a truncated or foreign file
@@ -429,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("-v", "--verbose", action="store_true", help="print the training log")
     e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95%% interval")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="model.zip, its folder, or a published cell's name (see models/index.md)")
     e.add_argument("--episodes", type=int, default=None)
     e.add_argument("--split", default=None)
     e.add_argument("--env", default=None, help="check the checkpoint was trained on this env")
@@ -463,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--device", type=torch_device, default="cpu")
     u.add_argument("--threads", type=int, default=1)
     r = sub.add_parser("render", help="an animated GIF of the agent's glimpses")
-    r.add_argument("checkpoint")
+    r.add_argument("checkpoint", help="model.zip, its folder, or a published cell's name")
     r.add_argument("--out", default="glimpses.gif")
     r.add_argument("--episodes", type=int, default=4)
     r.add_argument("--fps", type=float, default=2.0)
