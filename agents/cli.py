@@ -5,6 +5,9 @@
     ram train --env RAM-ClutteredMNIST-v0 --algo ppo
     ram evaluate runs/mnist/model.zip --episodes 10000
     ram render runs/mnist/model.zip --out glimpses.gif
+    ram evaluate mnist-28x28-RAM-6g                 # a published checkpoint, by its cell name
+    ram tune --env RAM-MNIST-v0 --trials 20 --budget 1000000 --out runs/tune-mnist
+    ram train --params runs/tune-mnist/best.json --env-kwargs '{"n_glimpses": 6}'
 """
 
 from __future__ import annotations
@@ -82,15 +85,17 @@ def _check_env_id(env_id: str) -> None:
 
 
 def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
-                ram_kwargs: dict, tensorboard_log: str | None):
-    """The model and the env kwargs it trains with (discrete actions for DQN)."""
+                ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None):
+    """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
+    trial's settings) go to the algorithm's constructor; for RAM, ``ram_kwargs``' non-None values win over them."""
+    algo_kwargs = dict(algo_kwargs or {})
     from ram_env import make_sb3_vec_env
 
     family = task_family(env_id)
     if algo == "ram":
         from agents.ram import RAM
 
-        user = {k: v for k, v in ram_kwargs.items() if v is not None}
+        user = {**algo_kwargs, **{k: v for k, v in ram_kwargs.items() if v is not None}}
         kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
         n = n_envs or kwargs.pop("n_envs")
         kwargs.pop("n_envs", None)
@@ -108,15 +113,16 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
     if algo == "dqn":
         env_kwargs = {**env_kwargs, "action_mode": "discrete"}
         venv = make_sb3_vec_env(env_id, n_envs=n_envs or 8, seed=seed, env_kwargs=env_kwargs)
-        return DQN("MultiInputPolicy", venv, learning_starts=1000, buffer_size=100_000, **common), env_kwargs
+        dqn_kwargs = {"learning_starts": 1000, "buffer_size": 100_000, **algo_kwargs}
+        return DQN("MultiInputPolicy", venv, **dqn_kwargs, **common), env_kwargs
     venv = make_sb3_vec_env(env_id, n_envs=n_envs or 16, seed=seed, env_kwargs=env_kwargs)
     if algo == "ppo":
-        return PPO("MultiInputPolicy", venv, **common), env_kwargs
+        return PPO("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
     if algo == "a2c":
-        return A2C("MultiInputPolicy", venv, **common), env_kwargs
+        return A2C("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
     from sb3_contrib import RecurrentPPO
 
-    return RecurrentPPO("MultiInputLstmPolicy", venv, **common), env_kwargs
+    return RecurrentPPO("MultiInputLstmPolicy", venv, **algo_kwargs, **common), env_kwargs
 
 
 def algo_class(algo: str):
@@ -133,15 +139,29 @@ def algo_class(algo: str):
     return getattr(stable_baselines3, algo.upper())
 
 
+PUBLISHED_INDEX = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "models" / "index.json"
+
+
+def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | None:
+    """The file of a published cell (``benchmarks/results/models/index.json``), or None if ``name`` is none."""
+    if not index.exists():
+        return None
+    entries = {e["cell"]: e for e in json.loads(index.read_text())}
+    entry = entries.get(name)
+    return None if entry is None else index.parents[1] / entry["path"]
+
+
 def load_checkpoint(path: str, env=None):
-    """Load a checkpoint written by ``ram train``: ``(model, meta)``."""
+    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
     p = Path(path)
+    if not p.exists() and (published := published_checkpoint(path)) is not None:
+        p = published
     if p.is_dir():
         p = p / "model.zip"
     if not p.exists():
-        raise CLIError(f"checkpoint not found: {p}")
+        raise CLIError(f"checkpoint not found: {p} (nor is it a published cell: see {PUBLISHED_INDEX.with_suffix('.md')})")
     try:
         data, _, _ = load_from_zip_file(p, load_data=True, device="cpu")
     except Exception as exc:  # a truncated or foreign file
@@ -208,9 +228,32 @@ def _json_object(text: str | None, flag: str, example: str) -> dict | None:
     return value
 
 
+def tuned_settings(args: argparse.Namespace) -> dict:
+    """``--params best.json``: the tuned trial's env, algo and settings, split as ``build_model`` takes them.
+    The file's env and algo replace the defaults; ones given on the command line must agree with it."""
+    from agents.tune import read_best, split_params
+
+    try:
+        best = read_best(args.params)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    defaults = build_parser().parse_args(["train"])
+    for flag, key in (("env", "env_id"), ("algo", "algo")):
+        given = getattr(args, flag)
+        if given != getattr(defaults, flag) and given != best[key]:
+            raise CLIError(f"{best['path']} was tuned for --{flag} {best[key]}, not {given}")
+        setattr(args, flag, best[key])
+    algo_kwargs, policy_kwargs, env_kwargs = split_params(best["algo"], best["params"])
+    return dict(algo_kwargs=algo_kwargs, policy_kwargs=policy_kwargs,
+                env_kwargs={**(best.get("env_kwargs") or {}), **env_kwargs},
+                source=dict(file=best["path"], study=best.get("study"), trial=best.get("trial"),
+                            validation_error=best.get("validation_error"), params=best["params"]))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    tuned = tuned_settings(args) if getattr(args, "params", None) else {}
     _check_env_id(args.env)
     if args.algo not in ALGOS:
         raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
@@ -220,6 +263,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
     env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
+    env_kwargs = {**tuned.get("env_kwargs", {}), **env_kwargs}
     if family == "classification":
         env_kwargs.setdefault("split", args.split)
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
@@ -237,16 +281,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"resuming {ckpt} at {model.num_timesteps} of {meta['total_timesteps']} timesteps")
         reset = False
     else:
+        policy_kwargs = _json_object(args.policy_kwargs, "--policy-kwargs", '{"init_scale": 0.1}')
+        if tuned.get("policy_kwargs"):
+            policy_kwargs = {**tuned["policy_kwargs"], **(policy_kwargs or {})}
         ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
-                          core=args.core, policy_kwargs=_json_object(args.policy_kwargs, "--policy-kwargs",
-                                                                     '{"init_scale": 0.1}'))
+                          core=args.core, policy_kwargs=policy_kwargs)
         try:
             model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
-                                            ram_kwargs, None)
+                                            ram_kwargs, None, algo_kwargs=tuned.get("algo_kwargs"))
         except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
             raise CLIError(str(exc)) from None
         meta = dict(algo=args.algo, env_id=args.env, env_kwargs=env_kwargs, seed=args.seed, total_timesteps=total,
                     eval_split="test" if family == "classification" else None)
+        if tuned:
+            meta["tuned"] = tuned["source"]
         remaining, reset = total, True
     model.ram_meta = meta
     if not reset and (out / "progress.csv").exists():
@@ -337,6 +385,37 @@ def _final_frame(last: np.ndarray, info: dict, core) -> np.ndarray:
     return frame
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    import torch
+
+    from agents.tune import run_study
+
+    _check_env_id(args.env)
+    if args.algo not in ALGOS:
+        raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
+    torch.set_num_threads(args.threads)
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
+    enqueue = [_json_object(text, "--enqueue", '{"learning_rate": 0.001}') for text in args.enqueue or []]
+    out = Path(args.out or f"runs/tune-{args.env}-{args.algo}")
+    try:
+        summary = run_study(args.algo, args.env, args.trials, args.budget, out, storage_url=args.storage,
+                            study_name=args.study_name, resume=args.resume, sampler=args.sampler,
+                            pruner=args.pruner, startup_trials=args.startup_trials, seed=args.seed,
+                            n_envs=args.n_envs, env_kwargs=env_kwargs, evals=args.evals,
+                            eval_episodes=args.eval_episodes, device=args.device, enqueue=enqueue,
+                            timeout=args.timeout)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    counts = ", ".join(f"{summary[s]} {s}" for s in ("complete", "pruned", "fail", "running") if summary[s])
+    print(f"study {summary['study']} ({summary['storage']}): {summary['trials']} trials ({counts or 'none run'})")
+    if "best" in summary:
+        b = summary["best"]
+        print(f"best: trial {b['trial']}, validation error {b['value']:.2f}%, {json.dumps(b['params'])}")
+        print(f"wrote {', '.join(sorted(summary['written']))} to {out}/; train it: "
+              f"ram train --params {out / 'best.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ram", description="Recurrent Attention Model on ram-env tasks")
     sub = parser.add_subparsers(dest="command")
@@ -355,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--core", choices=["rnn", "lstm", "gru"], default=None)
     t.add_argument("--policy-kwargs", default=None,
                    help='RAM only; JSON merged into the defaults\' policy_kwargs, e.g. \'{"init_scale": 0.1}\'')
+    t.add_argument("--params", default=None,
+                   help="best.json of `ram tune` (or its folder): train with the best trial's env, algo and settings "
+                        "(flags given here win)")
     t.add_argument("--eval-episodes", type=int, default=None, help="default: the whole test split / 1000 games")
     t.add_argument("--checkpoint-every", type=int, default=100_000, help="timesteps between checkpoints")
     t.add_argument("--resume", action="store_true", help="continue from OUT/model.zip")
@@ -363,15 +445,41 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("-v", "--verbose", action="store_true", help="print the training log")
     e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95%% interval")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="model.zip, its folder, or a published cell's name (see models/index.md)")
     e.add_argument("--episodes", type=int, default=None)
     e.add_argument("--split", default=None)
     e.add_argument("--env", default=None, help="check the checkpoint was trained on this env")
     e.add_argument("--paths", type=int, default=1,
                    help="RAM, classification: average the class probabilities over this many sampled glimpse paths "
                         "per image (M; default 1 = the deterministic path)")
+    u = sub.add_parser("tune", help="hyperparameter search on the validation split (Optuna; random search)")
+    u.add_argument("--env", default="RAM-MNIST-v0")
+    u.add_argument("--algo", default="ram", help=f"one of {', '.join(ALGOS)}")
+    u.add_argument("--trials", type=int, default=20, help="trials this worker runs (0: only rewrite the reports)")
+    u.add_argument("--budget", type=int, default=1_000_000, help="environment steps per trial")
+    u.add_argument("--out", default=None, help="output folder (default runs/tune-ENV-ALGO)")
+    u.add_argument("--storage", default=None,
+                   help="Optuna storage URL (default sqlite:///OUT/study.db), or a path ending in .log for a journal "
+                        "file")
+    u.add_argument("--study-name", default=None, help="default ALGO-ENV")
+    u.add_argument("--resume", action="store_true", help="continue or join the study (an existing one needs it)")
+    u.add_argument("--sampler", choices=["random", "tpe"], default="random", help="random: the paper's search")
+    u.add_argument("--pruner", choices=["median", "none"], default="median")
+    u.add_argument("--startup-trials", type=int, default=3, help="trials the median pruner never stops")
+    u.add_argument("--evals", type=int, default=4, help="validation scores per trial (the pruner's steps)")
+    u.add_argument("--eval-episodes", type=int, default=None,
+                   help="validation episodes per score (default all 5000 of train[55000:] / 1000 Catch games)")
+    u.add_argument("--env-kwargs", default=None, help='JSON, fixed for every trial, e.g. \'{"n_glimpses": 6}\'')
+    u.add_argument("--n-envs", type=int, default=None, help="episodes per batch (default: ram train's)")
+    u.add_argument("--enqueue", action="append", default=None,
+                   help='JSON settings to try first, e.g. \'{"learning_rate": 0.001, "location_std": 0.1}\' '
+                        "(repeatable)")
+    u.add_argument("--timeout", type=float, default=None, help="seconds after which this worker starts no trial")
+    u.add_argument("--seed", type=int, default=0, help="sampler seed; trial k trains with seed SEED+k")
+    u.add_argument("--device", type=torch_device, default="cpu")
+    u.add_argument("--threads", type=int, default=1)
     r = sub.add_parser("render", help="an animated GIF of the agent's glimpses")
-    r.add_argument("checkpoint")
+    r.add_argument("checkpoint", help="model.zip, its folder, or a published cell's name")
     r.add_argument("--out", default="glimpses.gif")
     r.add_argument("--episodes", type=int, default=4)
     r.add_argument("--fps", type=float, default=2.0)
@@ -387,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["train"]
         args = parser.parse_args(argv)
     args.command_line = shlex.join(["ram", *argv])
-    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render}
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render, "tune": cmd_tune}
     try:
         return commands[args.command](args)
     except CLIError as exc:

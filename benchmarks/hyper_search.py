@@ -1,5 +1,8 @@
 """Short RAM runs that compare hyperparameter settings on a validation split (never the test split).
 
+Superseded by ``ram tune`` (:mod:`agents.tune`: the same validation split, on Optuna, with random or TPE
+sampling, pruning, resumable storage and many workers); kept so its recorded results stay reproducible.
+
 The paper picked its learning rate and location std by random search; this is the small, honest
 version of that: each setting trains RAM from ``ram train``'s classification defaults
 (``agents.cli.RAM_DEFAULTS``) with some values overridden, on ``train[:55000]``, for ``--timesteps``

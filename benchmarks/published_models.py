@@ -1,0 +1,191 @@
+"""The published checkpoints: one per headline cell, without optimizer state, and their index.
+
+Every RAM cell of ``paper_tables.json`` on MNIST keeps one trained model (seed 0 where it has one, else
+the lowest seed that has one), and so do the Fashion-MNIST cells of :data:`FASHION_CELLS` and the
+``ram train`` runs the README quotes (:data:`RUNS`). ``--apply`` re-saves each kept model without the
+optimizer's moments and the state only a resume needs (a published file is for ``ram evaluate`` and
+``ram render``: training resumed from it starts with a fresh optimizer and a fresh batch), gives it the
+``ram_meta`` that ``ram evaluate`` reads where an older file lacks it, and deletes every other
+``models/*.zip`` (their records still hold the command that trains them again). The tree's checkpoints
+stay under :data:`LIMIT_MB` (a test checks it).
+
+``models/index.json`` and ``models/index.md`` list each cell: its name (what ``ram evaluate NAME`` and
+``ram render NAME`` take), dataset, task, row, seed, test error from its record, the command that trained
+it and the commit that added the file.
+
+Usage::
+
+    python benchmarks/published_models.py            # rewrite the index from the files and records
+    python benchmarks/published_models.py --apply    # slim the kept files, delete the rest, rewrite the index
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODELS = RESULTS / "models"
+LIMIT_MB = 30.0
+FASHION_CELLS = {("cluttered60", "RAM-8g"), ("mnist28", "RAM-6g")}  # the headline task and the 28x28 row
+# ram train runs the README quotes: (cell name, folder under results/runs, what it shows)
+RUNS = [
+    ("catch-RAM", "catch-seed0", "RAM on Catch, 15M steps (the README's Catch section)"),
+    ("cluttered60-RAM-8g-location-lr0.1", "cluttered60-8g-location-lr0.1-seed0",
+     "cluttered 60x60 RAM-8g, location network at 0.1x the learning rate"),
+    ("cluttered60-RAM-8g-linear-location", "cluttered60-8g-linear-location-seed0",
+     "cluttered 60x60 RAM-8g, no squashing of the location mean"),
+    ("mnist28-RAM-2g-centre", "mnist28-2g-center-seed0", "28x28 RAM-2g, glimpses starting at the centre"),
+]
+# What a published file leaves out: only resuming a run needs these.
+RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
+               "_resume_state"]
+
+
+def cell_name(record: dict[str, Any]) -> str:
+    return f"{record['dataset']}-{record['task']}-{record['row']}"
+
+
+def _model_path(record: dict[str, Any]) -> Path | None:
+    model = record.get("model")
+    if not model:
+        return None
+    path = Path(model)
+    if path.is_absolute():
+        return path
+    return RESULTS.parents[1] / path if path.parts[0] == "benchmarks" else RESULTS / path
+
+
+def headline_records(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Cell name -> the record whose model is published (lowest seed with a model; the longer budget of a seed
+    is the one with the file)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if not r["row"].startswith("RAM") or r.get("quick") or _model_path(r) is None:
+            continue
+        if r["dataset"] != "mnist" and (r["task"], r["row"]) not in FASHION_CELLS:
+            continue
+        name = cell_name(r)
+        if name not in chosen or r["seed"] < chosen[name]["seed"]:
+            chosen[name] = r
+    return dict(sorted(chosen.items()))
+
+
+def _commit(path: Path) -> str | None:
+    """The commit that first added ``path`` (where the trained file came from)."""
+    try:
+        out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%h", "--", str(path)], cwd=RESULTS,
+                             capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out[-1] if out else None
+
+
+def _relative(path: Path) -> str:
+    return str(path.resolve().relative_to(RESULTS.resolve()))
+
+
+def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = None) -> list[dict[str, Any]]:
+    old = old or {}
+    entries = []
+    for name, r in headline_records(records).items():
+        path = _model_path(r)
+        entries.append(dict(cell=name, path=_relative(path), dataset=r["dataset"], task=r["task"], row=r["row"],
+                            seed=r["seed"], env_id=r["env_id"], env_kwargs=r["hyper"].get("env_kwargs", {}),
+                            timesteps=r.get("timesteps_done") or r["budget"].get("timesteps"),
+                            test_error=round(r["error"], 2),
+                            test_error_paths10=None if r.get("error_paths10") is None else round(r["error_paths10"], 2),
+                            test_episodes=r["episodes"], command=r["command"], date=r["date"],
+                            commit=old.get(name, {}).get("commit") or _commit(path)))
+    for name, folder, what in RUNS:
+        run = RESULTS / "runs" / folder
+        summary = json.loads((run / "summary.json").read_text())
+        evaluation = summary["evaluation"]
+        metric = "catch rate" if "Catch" in summary["env_id"] else "test error"
+        value = 100 * evaluation["rate"] if metric == "catch rate" else 100 * (1 - evaluation["rate"])
+        entries.append(dict(cell=name, path=_relative(run / "model.zip"), dataset=None, task=summary["env_id"],
+                            row=what, seed=summary["seed"], env_id=summary["env_id"],
+                            env_kwargs={k: v for k, v in summary["env_kwargs"].items() if k != "split"},
+                            timesteps=summary.get("timesteps"), **{metric.replace(" ", "_"): round(value, 2)},
+                            test_episodes=evaluation["episodes"], command=summary.get("command"),
+                            date=None, commit=old.get(name, {}).get("commit") or _commit(run / "model.zip")))
+    return entries
+
+
+def render_index(entries: list[dict[str, Any]]) -> str:
+    lines = ["# Published checkpoints", "",
+             "One trained model per headline cell, saved without optimizer state (for `ram evaluate` and `ram "
+             "render`, which take the cell name or the path). The other seeds' models are not kept: their records "
+             "in `paper_tables.json` hold the command that trains them again. Generated by "
+             "`python benchmarks/published_models.py` from those records and the runs' `summary.json`. The "
+             "`-random` and `-centre` cells trained with their locations overridden (`paper_tables.fixed_glimpses`); "
+             "`ram evaluate` scores such a file with its own location policy, so its error is not the cell's "
+             "(`paper_tables.py` re-scores it as the cell).", "",
+             "| cell | seed | steps | test error (%) | M = 10 | file | commit |", "|---|---:|---:|---:|---:|---|---|"]
+    for e in entries:
+        metric = (f"{e['test_error']:.2f}" if "test_error" in e else f"catch rate {e['catch_rate']:.2f}")
+        m10 = "" if e.get("test_error_paths10") is None else f"{e['test_error_paths10']:.2f}"
+        steps = f"{round(e['timesteps'] / 1e6, 1):g}M" if e.get("timesteps") else ""
+        lines.append(f"| `{e['cell']}` | {e['seed']} | {steps} | {metric} | {m10} | `{e['path']}` | {e['commit']} |")
+    lines += ["", "Commands:", ""] + [f"- `{e['cell']}`: `{e['command']}`" for e in entries if e.get("command")]
+    return "\n".join(lines) + "\n"
+
+
+def slim(path: Path, meta: dict[str, Any] | None) -> None:
+    """Re-save ``path`` in place without optimizer state or resume-only data (atomic: RAM.save)."""
+    from agents.ram import RAM
+
+    model = RAM.load(path, device="cpu")
+    if getattr(model, "ram_meta", None) is None:
+        if meta is None:
+            raise SystemExit(f"{path} has no ram_meta and no record to build one from")
+        model.ram_meta = meta
+    model.save(path, exclude=RESUME_ONLY, optimizer=False)
+
+
+def _meta_from_record(r: dict[str, Any]) -> dict[str, Any]:
+    return dict(algo="ram", env_id=r["env_id"], env_kwargs=dict(r["hyper"].get("env_kwargs", {}), split="train"),
+                seed=r["seed"], total_timesteps=r.get("timesteps_done") or r["budget"]["timesteps"],
+                eval_split="test")
+
+
+def tree_checkpoints() -> list[Path]:
+    return sorted(RESULTS.rglob("*.zip"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apply", action="store_true", help="slim the kept files and delete the others")
+    args = parser.parse_args(argv)
+    records = json.loads((RESULTS / "paper_tables.json").read_text())["records"]
+    index_path = MODELS / "index.json"
+    old = {e["cell"]: e for e in json.loads(index_path.read_text())} if index_path.exists() else {}
+    entries = build_index(records, old)  # before slimming: the commits of the trained files
+    kept = {(RESULTS / e["path"]).resolve() for e in entries}
+    if args.apply:
+        import torch
+
+        torch.set_num_threads(1)
+        by_path = {_model_path(r).resolve(): r for r in headline_records(records).values()}
+        for path in sorted(kept):
+            slim(path, _meta_from_record(by_path[path]) if path in by_path else None)
+        for path in tree_checkpoints():
+            if path.resolve() not in kept:
+                path.unlink()
+    missing = [e["path"] for e in entries if not (RESULTS / e["path"]).exists()]
+    if missing:
+        raise SystemExit(f"indexed checkpoints missing: {', '.join(missing)}")
+    index_path.write_text(json.dumps(entries, indent=1) + "\n")
+    (MODELS / "index.md").write_text(render_index(entries))
+    total = sum(p.stat().st_size for p in tree_checkpoints()) / 2**20
+    print(f"{len(entries)} published checkpoints, {total:.1f} MB of checkpoints in the tree (limit {LIMIT_MB:g})")
+    if total > LIMIT_MB:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
