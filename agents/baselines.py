@@ -3,7 +3,7 @@
 - :class:`FCClassifier`: "FC, 2 layers": two ReLU hidden layers of 64 or 256 units on the flattened image.
 - :class:`ConvClassifier`: "Convolutional, 2 layers": one conv layer of 8 filters 10x10, stride 5 (ReLU),
   then a 256-unit ReLU layer, then a linear layer to the 10 classes (the shape a public reproduction
-  used, PAPER.md).
+  used, docs/model.md).
 - :func:`train_classifier` trains either by supervised learning on scenes drawn fresh for every batch by
   the same :class:`ram_env.scenes.SceneGenerator` the environments use (same translation and clutter
   distribution as the env); :func:`evaluate_classifier` walks a test split once and returns the error in %.
@@ -99,7 +99,7 @@ class ConvClassifier(nn.Module):
     19 for 100x100 (see :func:`conv_output_size`). Parameters:
     ``8*10*10 + 8`` (conv, 808) ``+ 8*o*o*256 + 256`` (hidden) ``+ 256*10 + 10`` (output): 36,402 at 28x28,
     251,442 at 60x60 and 742,962 at 100x100. This is the public reproduction's reading of the paper's
-    "Convolutional, 2 layers" (PAPER.md).
+    "Convolutional, 2 layers" (docs/model.md).
 
     Args:
         image_size: side S of the square input image (>= 10).

@@ -312,7 +312,7 @@ def evaluate_paths(model, make_venv: Callable[[], Any], n_episodes: int, paths: 
     """RAM's classification accuracy with the class probabilities averaged over ``paths`` glimpse paths.
 
     Some public reproductions score a test image by averaging the softmax over M sampled glimpse paths
-    (M = 10); PAPER.md asks for M = 1 (:func:`evaluate`, deterministic) as the headline and M = 10
+    (M = 10); docs/model.md asks for M = 1 (:func:`evaluate`, deterministic) as the headline and M = 10
     labelled where used. Each path replays the same scenes: ``make_venv()`` must build the same
     ``shuffle=False`` env with the same seed every call, so that episode k of every pass is the same
     image (checked against the labels). The locations are sampled from the Gaussian policy with a torch

@@ -1,4 +1,4 @@
-"""The Recurrent Attention Model's networks (PAPER.md, "Network"): glimpse network, cores and heads.
+"""The Recurrent Attention Model's networks (docs/model.md, "Network"): glimpse network, cores and heads.
 
 Sizes default to the paper's: h_g 128, h_l 128, g_t 256, core 256.
 """

@@ -4,7 +4,7 @@ A scene is a uint8 canvas holding one digit (the label) and, on cluttered tasks,
 other digits. Every call draws fresh positions and pieces from the generator it is given, so every
 episode is a new translation and a new clutter: the network cannot memorise a fixed set of scenes.
 
-Task definitions (PAPER.md):
+Task definitions (docs/model.md, "Tasks"):
 - centred: the 28x28 digit itself (``image_size == 28``, no translation).
 - translated: the 28x28 digit at a uniformly random position on a blank ``image_size`` canvas.
 - cluttered: translated, plus ``n_clutter`` random ``clutter_size`` x ``clutter_size`` pieces, each cut
