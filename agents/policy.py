@@ -125,6 +125,13 @@ class RAMPolicy(BasePolicy):
         return data
 
     # ------------------------------------------------------------------ the model
+    @torch.no_grad()
+    def constrain_weight_norms(self, max_norm: float) -> None:
+        """Rescale every linear (and LSTM/GRU cell) weight row whose L2 norm exceeds ``max_norm`` down to it."""
+        for name, p in self.named_parameters():
+            if p.dim() == 2 and name.rsplit(".", 1)[-1].startswith("weight"):
+                p.copy_(torch.renorm(p, 2, 0, max_norm))
+
     def initial_state(self, batch: int) -> State:
         """The core's zero state for ``batch`` episodes."""
         return self.core.initial_state(batch, self.device)

@@ -105,6 +105,11 @@ class RAM(BaseAlgorithm):
             ``"log_likelihood"``: the log-probability the final logits give the true class (detached).
             Beyond the paper: a continuous reward that says how much a glimpse path helped even when the
             class was right anyway, where the 0/1 reward says nothing.
+        max_weight_norm: after every update, rescale each linear layer's weight rows (one per output unit) to an
+            L2 norm of at most this (None, the default: no constraint, the paper's). Beyond the paper: the
+            Torch ``rnn`` package's RAM recipe constrains every layer so (``maxOutNorm`` 1); it bounds how far
+            the ReLU core's state and the location mean can grow, which otherwise saturates the location
+            head and sends glimpses to the border.
         paths_per_scene: glimpse paths sampled per scene in each batch (1, the default, is the paper's). With
             M > 1 every scene is shown to M consecutive envs (the env's ``scene_repeats``, set here when
             ``env`` is an id; ``n_envs`` counts episodes, so it holds ``n_envs / M`` scenes), and the location
@@ -132,7 +137,7 @@ class RAM(BaseAlgorithm):
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
                  entropy_coef: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
                  reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
-                 paths_per_scene: int = 1,
+                 paths_per_scene: int = 1, max_weight_norm: float | None = None,
                  env_kwargs: dict | None = None, policy_kwargs: dict | None = None, stats_window_size: int = 100,
                  tensorboard_log: str | None = None, verbose: int = 0, seed: int | None = None,
                  device: torch.device | str = "auto", _init_setup_model: bool = True):
@@ -178,6 +183,9 @@ class RAM(BaseAlgorithm):
         self.clip_logprob = bool(clip_logprob)
         self.location_reward = location_reward
         self.paths_per_scene = paths_per_scene
+        if max_weight_norm is not None and not max_weight_norm > 0:
+            raise ValueError(f"max_weight_norm must be > 0 or None, got {max_weight_norm}")
+        self.max_weight_norm = max_weight_norm
         self.n_updates = 0
         self._rollout_start: dict[str, Any] | None = None
         if _init_setup_model:
@@ -307,6 +315,8 @@ class RAM(BaseAlgorithm):
             if self.max_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
             policy.optimizer.step()
+            if getattr(self, "max_weight_norm", None) is not None:
+                policy.constrain_weight_norms(self.max_weight_norm)
             self.n_updates += 1
 
             self.logger.record("train/loss", loss.item())

@@ -336,3 +336,17 @@ def test_training_logs_how_far_the_glimpses_land_from_the_target():
     model.learn(8 * 3, callback=record)
     assert len(record.distances) == 2  # glimpses 2 and 3
     assert model.logger.name_to_value["train/target_distance_px"] == pytest.approx(np.mean(record.distances))
+
+
+def test_max_weight_norm_bounds_every_weight_row_after_each_update():
+    with pytest.raises(ValueError, match="max_weight_norm"):
+        small_model(max_weight_norm=0.0)
+    model = small_model(max_weight_norm=0.5, policy_kwargs={"init_scale": 0.5})  # rows start far above 0.5
+    rows = lambda: torch.cat([p.detach().norm(dim=1) for n, p in model.policy.named_parameters()  # noqa: E731
+                              if p.dim() == 2])
+    assert rows().max() > 1.0
+    biases = {n: p.detach().clone() for n, p in model.policy.named_parameters() if p.dim() == 1}
+    model.learn(8 * 3)
+    assert rows().max() <= 0.5 + 1e-5 and rows().max() > 0.45
+    changed = [n for n, p in model.policy.named_parameters() if p.dim() == 1 and not torch.equal(p, biases[n])]
+    assert changed  # biases train freely: only weight rows are bounded
