@@ -350,3 +350,12 @@ def test_hyper_search_parses_settings():
     assert mod.parse_setting("location_std=0.05,n_envs=32,core=lstm") == dict(location_std=0.05, n_envs=32, core="lstm")
     with pytest.raises(SystemExit, match="bad setting"):
         mod.parse_setting("location_std")
+
+
+def test_forced_glimpses_quick(tmp_path):
+    fg = load_script("forced_glimpses")
+    fg.main(["--quick", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "forced_glimpses.json").read_text())["records"][0]
+    assert set(record["errors"]) == set(fg.PLACEMENTS) and record["episodes"] == 60
+    assert all(0 <= e <= 100 for e in record["errors"].values())
+    assert "| quick |" in (tmp_path / "forced_glimpses.md").read_text()
