@@ -28,9 +28,19 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     assert main(["render", str(out / "model.zip"), "--out", str(gif), "--episodes", "1"]) == 0
     assert gif.stat().st_size > 1000
 
-    rc = main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1", "--eval-episodes", "10"])
+    # A finished run resumed with a larger budget trains on to the new total.
+    rc = main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1", "--eval-episodes", "10",
+               "--total-timesteps", "3000"])
     assert rc == 0 and "resuming" in capsys.readouterr().out
     assert (out / "progress.part1.csv").exists() and (out / "progress.csv").exists()  # the first log is kept
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["total_timesteps"] == 3000 and 3000 <= summary["timesteps"] < 3000 + 8 * 23
+    assert summary["evaluation"]["episodes"] == 10
+    # Nothing left to do: nothing is written.
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != ".lock"}
+    assert main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != ".lock"} == before
 
 
 @pytest.mark.parametrize("argv,message", [
