@@ -340,15 +340,18 @@ class RAM(BaseAlgorithm):
 
         The global torch generator is set to the checkpoint's only when ``env`` is given (a resume).
         """
+        caller_rng = torch.get_rng_state()  # _setup_model seeds the global generator with the model's seed
         model = super().load(path, env=env, device=device, custom_objects=custom_objects,
                              print_system_info=print_system_info, force_reset=force_reset, **kwargs)
         resume = getattr(model, "_resume_state", None)
         if resume is not None:
             model.num_timesteps = resume["num_timesteps"]
-            if model.env is not None:
-                # Only a resume needs the torch generator back: loading to evaluate must not reseed the caller's.
-                torch.set_rng_state(resume["torch_rng"])
-                model._pending_env_rng = resume["env_rng"]
+        if env is not None and resume is not None:
+            torch.set_rng_state(resume["torch_rng"])
+            model._pending_env_rng = resume["env_rng"]
+        elif env is None:
+            # Loading to evaluate or render must leave the caller's generator as it was.
+            torch.set_rng_state(caller_rng)
         return model
 
 
