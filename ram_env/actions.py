@@ -105,6 +105,8 @@ class ActionCodec:
                 raise ValueError("action contains NaN or inf")
             if not np.all(a == np.round(a)):
                 raise ValueError(f"{self.mode} action must hold integers, got {a.reshape(-1)[:4]}...")
+            if a.size and np.abs(a).max() >= 2.0**62:  # before the cast, which would wrap silently
+                raise ValueError(f"{self.mode} action out of range: got {a.reshape(-1)[:4]}...")
         elif a.dtype.kind not in "iu":
             raise ValueError(f"{self.mode} action must be integer, got dtype {a.dtype}")
         a = a.astype(np.int64, copy=False)

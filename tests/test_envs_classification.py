@@ -282,3 +282,28 @@ def test_env_checkers_pass_for_every_mode(mode, obs_mode):
 def test_env_checkers_pass_for_every_registered_id(env_id):
     gym_check_env(gym.make(env_id, split="test[:200]").unwrapped, skip_render_check=True)
     sb3_check_env(gym.make(env_id, split="test[:200]").unwrapped, warn=False)
+
+
+def test_shuffle_must_be_a_bool():
+    with pytest.raises(ValueError, match="shuffle must be True or False, got 'False'"):
+        ClassificationEnv(dataset=toy_dataset(10), shuffle="False")
+
+
+def test_tuple_datasets_honour_split_slices():
+    images, labels = toy_dataset(50)
+    envs = ClassificationVectorEnv(num_envs=5, dataset=(images, labels), split="train[10:15]", shuffle=False)
+    assert envs.core.task.n_images == 5
+    envs.reset(seed=0)
+    assert envs.core.task.labels.tolist() == labels[10:15].tolist()
+    with pytest.raises(ValueError, match="a tuple dataset is a single split"):
+        ClassificationEnv(dataset=(images, labels), split="test")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(image_size=10**6), r"image_size must be in \[1, 2901\]"),
+    (dict(n_scales=62), "wider than 65536 pixels"),
+    (dict(n_scales=20), "wider than 65536 pixels"),
+])
+def test_sizes_are_bounded(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ClassificationEnv(dataset=toy_dataset(10), **kwargs)
