@@ -91,7 +91,8 @@ class ActionCodec:
         if self.mode == "box":
             if a.dtype.kind not in "fiu":
                 raise ValueError(f"box action must be numeric, got dtype {a.dtype}")
-            a = a.astype(np.float32, copy=False)
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf, refused just below
+                a = a.astype(np.float32, copy=False)
             if not np.isfinite(a).all():
                 raise ValueError("action contains NaN or inf")
             if self.with_location:
