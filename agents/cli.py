@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -51,6 +53,47 @@ def ram_hyperparameters(family: str, overrides: dict | None = None, policy_overr
 
 class CLIError(Exception):
     """An error a user can fix: printed as one line, exit status 2."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM while ``ram`` could not stop cleanly (a second signal, or after training)."""
+
+    def __init__(self, signum: int, hint: str = ""):
+        super().__init__(signum)
+        self.signum, self.hint = signum, hint
+
+
+def positive_int(value: str) -> int:
+    """argparse type: an integer >= 1 (0 and negatives are usage errors, never "use the default")."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return number
+
+
+def positive_float(value: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    """argparse type: an integer >= 0 (seeds)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return number
 
 
 def torch_device(value: str) -> str:
@@ -184,6 +227,30 @@ def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
     return kwargs
 
 
+def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: int = 12345) -> int:
+    """The episode count of an evaluation: the whole split (or 1000 games) by default; never more
+    episodes than a classification split holds, since the extra ones would score images twice and
+    the interval would claim more certainty than the split gives."""
+    from ram_env import make_sb3_vec_env
+
+    if episodes is not None and episodes < 1:
+        raise CLIError(f"the number of evaluation episodes must be >= 1, got {episodes}")
+    try:
+        venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
+    except (ValueError, TypeError) as exc:  # a bad --split names itself
+        raise CLIError(str(exc)) from None
+    task = venv.get_attr("core")[0].task
+    venv.close()
+    if not hasattr(task, "n_images"):
+        return 1000 if episodes is None else episodes
+    if episodes is None:
+        return task.n_images
+    if episodes > task.n_images:
+        raise CLIError(f"{episodes} episodes is more than the {task.n_images} images of split "
+                       f"{kwargs.get('split')!r}: each image is scored once (at most {task.n_images})")
+    return episodes
+
+
 def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = 12345,
                    n_envs: int = 500, paths: int = 1):
     """Deterministic success rate (``paths=1``), or RAM's accuracy averaged over ``paths`` sampled glimpse paths."""
@@ -197,12 +264,9 @@ def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = 
             raise CLIError("--paths averages RAM's class probabilities: it is for RAM on classification tasks")
 
     kwargs = evaluation_env_kwargs(meta, split)
-    venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
-    if episodes is None:
-        task = venv.get_attr("core")[0].task
-        episodes = task.n_images if hasattr(task, "n_images") else 1000
+    episodes = evaluation_episodes(meta, episodes, kwargs, seed)
     n = min(n_envs, episodes)
-    if hasattr(venv.get_attr("core")[0].task, "n_images"):
+    if task_family(meta["env_id"]) == "classification":
         while episodes % n:  # a batch size that divides the split, so no image counts twice
             n -= 1
     if paths != 1:
@@ -250,37 +314,200 @@ def tuned_settings(args: argparse.Namespace) -> dict:
                             validation_error=best.get("validation_error"), params=best["params"]))
 
 
+RUN_FILES = ("model.zip", "progress.csv", "summary.json")
+# Flags that set up a new run; a resume keeps the run's own (None = not given).
+_SETUP_FLAGS = ("env", "algo", "seed", "n_envs", "split", "env_kwargs", "learning_rate", "optimizer", "location_std",
+                "core", "policy_kwargs")
+
+
+def lock_run_folder(out: Path):
+    """Create ``out`` and take its lock (``out/.lock``, an exclusive ``fcntl`` lock held until exit).
+
+    Returns the open lock file; a second ``ram train`` into the same folder gets a one-line error.
+    """
+    import fcntl
+
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = open(out / ".lock", "a+")
+    except OSError as exc:
+        raise CLIError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise CLIError(f"another `ram train` (pid {holder}) is writing to {out}: wait for it to end or pick "
+                       "another --out") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def _describe_run(out: Path) -> str:
+    if (out / "summary.json").exists():
+        return "a finished run"
+    if (out / "model.zip").exists():
+        return "a partial run (model.zip)"
+    return "a partial run (progress.csv, no checkpoint)"
+
+
+def _clear_run(out: Path) -> None:
+    """--overwrite: remove what an earlier run wrote (only the files ``ram train`` writes)."""
+    for pattern in (*RUN_FILES, "progress.part*.csv", "events.out.tfevents.*"):
+        for path in out.glob(pattern):
+            path.unlink()
+
+
+class _Signals:
+    """SIGINT/SIGTERM during training: ask the training loop to stop at its next step, so a checkpoint
+    can be saved; a second signal (or one outside training) raises :class:`Interrupted` at once."""
+
+    def __init__(self, hint: str):
+        self.hint, self.received, self.training = hint, None, False
+        self._previous = {}
+
+    def __enter__(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.training and self.received is None:
+            self.received = signum
+            print(f"\nram: {signal.Signals(signum).name}: saving a checkpoint at the next step (send it again to "
+                  "quit without saving)", file=sys.stderr, flush=True)
+            return
+        raise Interrupted(signum, self.hint)
+
+
+def _train_callbacks(model, ckpt: Path, every: int, signals: _Signals, total: int, lines: bool):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from agents.checkpoints import save_model
+
+    class Checkpoint(BaseCallback):
+        """Atomic checkpoint to a fixed name every ``every`` calls; stop when a signal came."""
+
+        def _on_step(self) -> bool:
+            if self.n_calls % every == 0:
+                save_model(self.model, ckpt)
+            return signals.received is None
+
+    class ProgressLines(BaseCallback):
+        """One line per tenth of the run, for a log file or a pipe (where a progress bar shows nothing)."""
+
+        def _on_training_start(self) -> None:
+            self.start, self.t0 = self.model.num_timesteps, time.time()
+            self.next = self.start + max((total - self.start) // 10, 1)
+
+        def _on_step(self) -> bool:
+            steps = self.model.num_timesteps
+            if steps >= self.next:
+                rate = (steps - self.start) / max(time.time() - self.t0, 1e-9)
+                success = getattr(self.model, "ep_success_buffer", None)
+                extra = f", success rate {np.mean(success):.3f}" if success else ""
+                print(f"ram: {steps} of {total} timesteps ({100 * steps / total:.0f}%), {rate:.0f} steps/s{extra}",
+                      flush=True)
+                while self.next <= steps:
+                    self.next += max((total - self.start) // 10, 1)
+            return True
+
+    return [Checkpoint()] + ([ProgressLines()] if lines else [])
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    tuned = tuned_settings(args) if getattr(args, "params", None) else {}
-    _check_env_id(args.env)
-    if args.algo not in ALGOS:
-        raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
-    torch.set_num_threads(args.threads)
-    family = task_family(args.env)
-    total = args.total_timesteps or DEFAULT_TIMESTEPS[family]
-    out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
-    out.mkdir(parents=True, exist_ok=True)
-    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
-    env_kwargs = {**tuned.get("env_kwargs", {}), **env_kwargs}
-    if family == "classification":
-        env_kwargs.setdefault("split", args.split)
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    if args.resume and args.overwrite:
+        raise CLIError("--resume continues the run in --out and --overwrite deletes it: pick one")
+    if args.resume and getattr(args, "params", None):
+        raise CLIError("--params sets up a new run; --resume continues one with its own settings: pick one")
+    args.tuned = tuned_settings(args) if getattr(args, "params", None) else {}
+    if not args.resume:
+        args.env = args.env or "RAM-Catch-v0"
+        args.algo = args.algo or "ram"
+        args.seed = 0 if args.seed is None else args.seed
+        args.split = args.split or "train"
+        _check_env_id(args.env)
+        if args.algo not in ALGOS:
+            raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
+        if task_family(args.env) == "classification" and args.split.replace(" ", "").lower().startswith("test"):
+            raise CLIError(f"--split {args.split} would train on the test split, which the evaluation scores: "
+                           "train on a train split (e.g. train[:55000]) and keep test for the evaluation")
+        out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
+    elif args.out is None:
+        raise CLIError("--resume needs --out, the folder of the run to continue")
+    else:
+        out = Path(args.out)
+    lock = lock_run_folder(out)
+    from agents.checkpoints import remove_stale_temp_files, save_model
+
+    try:
+        remove_stale_temp_files(out)  # killed saves; safe now that the lock is ours
+        ckpt = out / "model.zip"
+        existing = [name for name in RUN_FILES if (out / name).exists()]
+        if args.resume and not ckpt.exists():
+            raise CLIError(f"--resume: no checkpoint {ckpt} to continue (drop --resume to start a new run)")
+        if existing and not args.resume:
+            if not args.overwrite:
+                raise CLIError(f"{out} holds {_describe_run(out)}: pass --resume to continue it or --overwrite "
+                               "to replace it")
+            _clear_run(out)
+        torch.set_num_threads(args.threads)
+        return _train(args, out, ckpt, save_model)
+    finally:
+        lock.close()
+
+
+def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
     from stable_baselines3.common.logger import configure
 
-    ckpt = out / "model.zip"
-    if args.resume and ckpt.exists():
+    if args.resume:
+        given = [flag for flag in _SETUP_FLAGS if getattr(args, flag) is not None]
         model, meta = load_checkpoint(str(ckpt))
-        from ram_env import make_sb3_vec_env
+        for flag in ("env", "algo"):
+            value = getattr(args, flag)
+            if value is not None and value != meta[f"{flag}_id" if flag == "env" else flag]:
+                raise CLIError(f"{ckpt} is a {meta['algo']} run on {meta['env_id']}, not --{flag} {value}")
+        given = [flag for flag in given if flag not in ("env", "algo")]
+        if given:
+            raise CLIError("--resume continues the run with its own settings: drop "
+                           + ", ".join("--" + flag.replace("_", "-") for flag in given))
+        if args.total_timesteps is not None:
+            meta["total_timesteps"] = args.total_timesteps
+        total, done = meta["total_timesteps"], model.num_timesteps
+        remaining = total - done
+        if remaining <= 0 and (out / "summary.json").exists():
+            print(f"nothing to do: {out} holds {done} timesteps of the {total} asked for, and its summary.json "
+                  "(a larger --total-timesteps trains on)")
+            return 0
+        if remaining > 0:
+            from ram_env import make_sb3_vec_env
 
-        n = model.n_envs
-        venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=meta["seed"], env_kwargs=meta["env_kwargs"])
-        model, meta = load_checkpoint(str(ckpt), env=venv)
-        remaining = max(meta["total_timesteps"] - model.num_timesteps, 0)
-        print(f"resuming {ckpt} at {model.num_timesteps} of {meta['total_timesteps']} timesteps")
+            venv = make_sb3_vec_env(meta["env_id"], n_envs=model.n_envs, seed=meta["seed"],
+                                    env_kwargs=meta["env_kwargs"])
+            model, _ = load_checkpoint(str(ckpt), env=venv)
+            print(f"resuming {ckpt} at {model.num_timesteps} of {total} timesteps", flush=True)
         reset = False
     else:
+        family = task_family(args.env)
+        total = args.total_timesteps if args.total_timesteps is not None else DEFAULT_TIMESTEPS[family]
+        tuned = args.tuned
+        env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
+        env_kwargs = {**tuned.get("env_kwargs", {}), **env_kwargs}
+        if family == "classification":
+            env_kwargs.setdefault("split", args.split)
         policy_kwargs = _json_object(args.policy_kwargs, "--policy-kwargs", '{"init_scale": 0.1}')
         if tuned.get("policy_kwargs"):
             policy_kwargs = {**tuned["policy_kwargs"], **(policy_kwargs or {})}
@@ -296,34 +523,47 @@ def cmd_train(args: argparse.Namespace) -> int:
         if tuned:
             meta["tuned"] = tuned["source"]
         remaining, reset = total, True
+    # Before training, so a bad count cannot cost a finished run its summary.
+    evaluation_episodes(meta, args.eval_episodes, evaluation_env_kwargs(meta, None))
     model.ram_meta = meta
-    if not reset and (out / "progress.csv").exists():
-        # SB3's CSV logger truncates progress.csv: keep the earlier part of the run beside it.
-        part = 1
-        while (out / f"progress.part{part}.csv").exists():
-            part += 1
-        (out / "progress.csv").rename(out / f"progress.part{part}.csv")
-    model.set_logger(configure(str(out), ["stdout", "csv", "tensorboard"] if args.verbose else ["csv", "tensorboard"]))
-
-    class SaveMeta(CheckpointCallback):
-        """Checkpoint to a fixed name (atomic for RAM), so a crash loses at most one interval."""
-
-        def _on_step(self) -> bool:
-            if self.n_calls % self.save_freq == 0:
-                self.model.save(ckpt)
-            return True
-
-    every = max(args.checkpoint_every // model.n_envs, 1)
+    hint = f"ram train --out {shlex.quote(str(out))} --resume"
     start = time.time()
-    model.learn(remaining, callback=CallbackList([SaveMeta(every, str(out))]), progress_bar=not args.no_progress,
-                reset_num_timesteps=reset, **({"log_interval": 10} if args.algo == "ram" else {}))
-    model.save(ckpt)
+    if remaining > 0:
+        progress = out / "progress.csv"
+        if not reset and progress.exists() and progress.stat().st_size > 0:
+            # SB3's CSV logger truncates progress.csv: keep the earlier part of the run beside it.
+            part = 1
+            while (out / f"progress.part{part}.csv").exists():
+                part += 1
+            progress.rename(out / f"progress.part{part}.csv")
+        formats = ["stdout", "csv", "tensorboard"] if args.verbose else ["csv", "tensorboard"]
+        model.set_logger(configure(str(out), formats))
+        tty = sys.stdout.isatty()
+        every = max(args.checkpoint_every // model.n_envs, 1)
+        with _Signals(hint) as signals:
+            signals.training = True
+            callbacks = _train_callbacks(model, ckpt, every, signals, total,
+                                         lines=not args.no_progress and not args.verbose and not tty)
+            from stable_baselines3.common.callbacks import CallbackList
+
+            model.learn(remaining, callback=CallbackList(callbacks), progress_bar=not args.no_progress and tty,
+                        reset_num_timesteps=reset, **({"log_interval": 10} if meta["algo"] == "ram" else {}))
+            signals.training = False
+            save_model(model, ckpt)
+            if signals.received is not None:
+                name = signal.Signals(signals.received).name
+                print(f"ram: {name}: stopped at {model.num_timesteps} of {total} timesteps; checkpoint saved to "
+                      f"{ckpt}\nram: resume with: {hint}", file=sys.stderr, flush=True)
+                return 128 + signals.received
     train_seconds = time.time() - start
-    result, eval_kwargs = run_evaluation(model, meta, args.eval_episodes)
+    with _Signals(hint):
+        result, eval_kwargs = run_evaluation(model, meta, args.eval_episodes)
     summary = dict(meta, command=getattr(args, "command_line", None), timesteps=model.num_timesteps,
                    train_seconds=round(train_seconds, 1),
                    evaluation=dict(result.as_dict(), env_kwargs=eval_kwargs))
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    from agents.checkpoints import atomic_write
+
+    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=1, default=str).encode()))
     what = "accuracy" if task_family(meta["env_id"]) == "classification" else "catch rate"
     print(f"{meta['algo']} on {meta['env_id']}: {what} {100 * result.rate:.2f}% "
           f"(95% CI {100 * result.ci_low:.2f}-{100 * result.ci_high:.2f}%, {result.episodes} episodes) "
@@ -332,6 +572,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.split is not None:
+        from ram_env.datasets import parse_split
+
+        try:
+            parse_split(args.split)
+        except ValueError as exc:
+            raise CLIError(f"--split: {exc}") from None
     model, meta = load_checkpoint(args.checkpoint)
     if args.env and args.env != meta["env_id"]:
         raise CLIError(f"checkpoint was trained on {meta['env_id']}, not {args.env}")
@@ -353,28 +600,46 @@ def cmd_render(args: argparse.Namespace) -> int:
     kwargs = evaluation_env_kwargs(meta, None)
     kwargs.pop("shuffle", None)
     venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=args.seed, env_kwargs=kwargs, monitor=False)
-    core = venv.get_attr("core")[0]
-    frames: list[np.ndarray] = []
-    obs, state, start = venv.reset(), None, np.ones(1, bool)
-    for _ in range(args.episodes):
-        while True:
-            frames.append(core.render(0))
-            action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
-            obs, _, done, infos = venv.step(action)
-            start = done
-            if done[0]:
-                # The env has reset already: draw the final frame from the pre-reset core state.
-                frames.append(_final_frame(frames[-1], infos[0], core))
-                break
-    write_gif(frames, args.out, fps=args.fps)
+    frames = episode_frames(model, venv, args.episodes)
+    try:
+        write_gif(frames, args.out, fps=args.fps)
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {len(frames)} frames of {args.episodes} episodes to {args.out}")
     return 0
+
+
+def episode_frames(model, venv, episodes: int) -> list[np.ndarray]:
+    """RGB frames of ``episodes`` deterministic episodes on the one-env ram-env ``venv``: one per step, then
+    the terminal state (the Catch ball landed, the class said) with the outcome written on it.
+
+    Steps the batched core directly rather than the SB3 adapter, which resets a finished episode
+    before the caller could draw it.
+    """
+    from ram_env.envs.base import _info_at
+
+    venv.reset()  # seeds the core's generator
+    core = venv.get_attr("core")[0]
+    frames: list[np.ndarray] = []
+    state, start = None, np.ones(1, bool)
+    for _ in range(episodes):
+        while True:
+            frames.append(core.render(0))
+            action, state = model.predict(core.observe(), state=state, episode_start=start, deterministic=True)
+            _, terminated, info = core.step(action)
+            start = np.zeros(1, bool)
+            if terminated[0]:
+                frames.append(_final_frame(core.render(0), _info_at(info, 0), core))
+                core.reset()
+                start = np.ones(1, bool)
+                break
+    return frames
 
 
 def _final_frame(last: np.ndarray, info: dict, core) -> np.ndarray:
     import cv2
 
-    frame = last.copy()
+    frame = last.copy()  # the terminal state's frame
     if "label" in info:
         names = core.task.choice_names
         text = f"said {names[info['prediction']]}, was {names[info['label']]}"
@@ -416,43 +681,66 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default where it has one (not for None, or False of a switch)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "%(default)" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ram", description="Recurrent Attention Model on ram-env tasks")
+    from ram_env import __version__
+
+    parser = argparse.ArgumentParser(prog="ram", description="Recurrent Attention Model on ram-env tasks",
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ram {__version__}")
     sub = parser.add_subparsers(dest="command")
-    t = sub.add_parser("train", help="train an agent (default: RAM on RAM-Catch-v0)")
-    t.add_argument("--env", default="RAM-Catch-v0")
-    t.add_argument("--algo", default="ram", help=f"one of {', '.join(ALGOS)}")
-    t.add_argument("--total-timesteps", type=int, default=None, help="environment steps (episodes x glimpses)")
-    t.add_argument("--seed", type=int, default=0)
+    t = sub.add_parser("train", help="train an agent (default: RAM on RAM-Catch-v0)", formatter_class=_HelpFormatter)
+    t.add_argument("--env", default=None, help="env id (default: RAM-Catch-v0; with --resume: the run's)")
+    t.add_argument("--algo", default=None, help=f"one of {', '.join(ALGOS)} (default: ram)")
+    t.add_argument("--total-timesteps", type=positive_int, default=None,
+                   help="environment steps (episodes x glimpses); default: "
+                        + ", ".join(f"{v} on {k}" for k, v in DEFAULT_TIMESTEPS.items())
+                        + "; with --resume: the run's, or a new total to train on to")
+    t.add_argument("--seed", type=non_negative_int, default=None, help="default: 0")
     t.add_argument("--out", default=None, help="output folder (default runs/ENV-ALGO-seedS)")
-    t.add_argument("--n-envs", type=int, default=None, help="episodes per batch")
-    t.add_argument("--split", default="train", help="training split of classification tasks")
+    t.add_argument("--n-envs", type=positive_int, default=None,
+                   help="episodes per batch (default: RAM 100 on classification, 128 on Catch; PPO/A2C/"
+                        "recurrent-ppo 16; DQN 8)")
+    t.add_argument("--split", default=None, help="training split of classification tasks (default: train)")
     t.add_argument("--env-kwargs", default=None, help='JSON, e.g. \'{"n_glimpses": 8}\'')
-    t.add_argument("--learning-rate", type=float, default=None)
+    t.add_argument("--learning-rate", type=positive_float, default=None)
     t.add_argument("--optimizer", choices=["sgd", "adam"], default=None)
-    t.add_argument("--location-std", type=float, default=None)
+    t.add_argument("--location-std", type=positive_float, default=None)
     t.add_argument("--core", choices=["rnn", "lstm", "gru"], default=None)
     t.add_argument("--policy-kwargs", default=None,
                    help='RAM only; JSON merged into the defaults\' policy_kwargs, e.g. \'{"init_scale": 0.1}\'')
     t.add_argument("--params", default=None,
                    help="best.json of `ram tune` (or its folder): train with the best trial's env, algo and settings "
                         "(flags given here win)")
-    t.add_argument("--eval-episodes", type=int, default=None, help="default: the whole test split / 1000 games")
-    t.add_argument("--checkpoint-every", type=int, default=100_000, help="timesteps between checkpoints")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/model.zip")
+    t.add_argument("--eval-episodes", type=positive_int, default=None,
+                   help="default: the whole test split / 1000 games")
+    t.add_argument("--checkpoint-every", type=positive_int, default=100_000, help="timesteps between checkpoints")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its model.zip")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--device", type=torch_device, default="cpu", help="torch device of the agent (e.g. cuda)")
-    t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--threads", type=positive_int, default=2, help="torch threads")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (terminal) or lines (pipe)")
     t.add_argument("-v", "--verbose", action="store_true", help="print the training log")
-    e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95%% interval")
+    e = sub.add_parser("evaluate", help="accuracy / catch rate of a checkpoint with a 95%% interval",
+                       formatter_class=_HelpFormatter)
     e.add_argument("checkpoint", help="model.zip, its folder, or a published cell's name (see models/index.md)")
-    e.add_argument("--episodes", type=int, default=None)
-    e.add_argument("--split", default=None)
+    e.add_argument("--episodes", type=positive_int, default=None,
+                   help="default: the whole split (each image once) / 1000 games")
+    e.add_argument("--split", default=None, help="default: the run's evaluation split (test)")
     e.add_argument("--env", default=None, help="check the checkpoint was trained on this env")
     e.add_argument("--paths", type=int, default=1,
                    help="RAM, classification: average the class probabilities over this many sampled glimpse paths "
-                        "per image (M; default 1 = the deterministic path)")
-    u = sub.add_parser("tune", help="hyperparameter search on the validation split (Optuna; random search)")
+                        "per image (M; 1 = the deterministic path)")
+    u = sub.add_parser("tune", help="hyperparameter search on the validation split (Optuna; random search)",
+                       formatter_class=_HelpFormatter)
     u.add_argument("--env", default="RAM-MNIST-v0")
     u.add_argument("--algo", default="ram", help=f"one of {', '.join(ALGOS)}")
     u.add_argument("--trials", type=int, default=20, help="trials this worker runs (0: only rewrite the reports)")
@@ -478,12 +766,12 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--seed", type=int, default=0, help="sampler seed; trial k trains with seed SEED+k")
     u.add_argument("--device", type=torch_device, default="cpu")
     u.add_argument("--threads", type=int, default=1)
-    r = sub.add_parser("render", help="an animated GIF of the agent's glimpses")
+    r = sub.add_parser("render", help="an animated GIF of the agent's glimpses", formatter_class=_HelpFormatter)
     r.add_argument("checkpoint", help="model.zip, its folder, or a published cell's name")
     r.add_argument("--out", default="glimpses.gif")
-    r.add_argument("--episodes", type=int, default=4)
-    r.add_argument("--fps", type=float, default=2.0)
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--episodes", type=positive_int, default=4)
+    r.add_argument("--fps", type=positive_float, default=2.0)
+    r.add_argument("--seed", type=non_negative_int, default=0)
     return parser
 
 
@@ -491,9 +779,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    if args.command is None:  # plain `ram`: the main job
-        argv = ["train"]
-        args = parser.parse_args(argv)
+    if args.command is None:  # plain `ram`: say what it can do rather than start a long run
+        parser.print_help()
+        return 2
     args.command_line = shlex.join(["ram", *argv])
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render, "tune": cmd_tune}
     try:
@@ -504,9 +792,12 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:  # missing data: the loader's message says where it looked
         print(f"ram: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ram: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        hint = exc.hint if isinstance(exc, Interrupted) else ""
+        print(f"\nram: interrupted ({signal.Signals(signum).name})"
+              + (f"; the last checkpoint is kept, resume with: {hint}" if hint else ""), file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

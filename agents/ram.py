@@ -25,7 +25,6 @@ paper's minibatch of 20.
 from __future__ import annotations
 
 import io
-import os
 import pathlib
 import time
 from typing import Any, ClassVar, TypeVar
@@ -40,6 +39,7 @@ from stable_baselines3.common.utils import safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
+from agents.checkpoints import atomic_write, zip_path
 from agents.policy import RAMPolicy, check_ram_spaces
 
 SelfRAM = TypeVar("SelfRAM", bound="RAM")
@@ -163,8 +163,8 @@ class RAM(BaseAlgorithm):
             raise ValueError(f"location_reward must be 'success' or 'log_likelihood', got {location_reward!r}")
         if hybrid not in (True, False, "auto"):
             raise ValueError(f"hybrid must be True, False or 'auto', got {hybrid!r}")
-        if env is not None and hasattr(env, "action_space"):
-            check_ram_spaces(env.observation_space, env.action_space)  # a clear error before SB3's assertion
+        if env is not None:
+            check_ram_env(env)  # a clear error before SB3's assertion or an AttributeError mid-training
         schedule = LinearDecay(learning_rate) if lr_decay == "linear" and not callable(learning_rate) else learning_rate
         super().__init__(policy, env, schedule, policy_kwargs=policy_kwargs, stats_window_size=stats_window_size,
                          tensorboard_log=tensorboard_log, verbose=verbose, device=device, seed=seed,
@@ -380,19 +380,7 @@ class RAM(BaseAlgorithm):
                                   "num_timesteps": self.num_timesteps}
         if isinstance(path, io.BufferedIOBase):
             return super().save(path, exclude, include)
-        path = pathlib.Path(path)
-        if path.suffix != ".zip":
-            path = path.with_suffix(path.suffix + ".zip") if path.suffix else path.with_suffix(".zip")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                super().save(f, exclude, include)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write(zip_path(path), lambda f: super(RAM, self).save(f, exclude, include))
         return None
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
@@ -412,14 +400,22 @@ class RAM(BaseAlgorithm):
     @classmethod
     def load(cls, path, env=None, device="auto", custom_objects=None, print_system_info=False, force_reset=True,
              **kwargs):
-        """Load a checkpoint; with an env, ``learn(..., reset_num_timesteps=False)`` resumes it exactly."""
+        """Load a checkpoint; with an env, ``learn(..., reset_num_timesteps=False)`` resumes it exactly.
+
+        The global torch generator is set to the checkpoint's only when ``env`` is given (a resume).
+        """
+        caller_rng = torch.get_rng_state()  # _setup_model seeds the global generator with the model's seed
         model = super().load(path, env=env, device=device, custom_objects=custom_objects,
                              print_system_info=print_system_info, force_reset=force_reset, **kwargs)
         resume = getattr(model, "_resume_state", None)
         if resume is not None:
-            torch.set_rng_state(resume["torch_rng"])
             model.num_timesteps = resume["num_timesteps"]
-            model._pending_env_rng = resume["env_rng"] if model.env is not None else None
+        if env is not None and resume is not None:
+            torch.set_rng_state(resume["torch_rng"])
+            model._pending_env_rng = resume["env_rng"]
+        elif env is None:
+            # Loading to evaluate or render must leave the caller's generator as it was.
+            torch.set_rng_state(caller_rng)
         return model
 
 
@@ -432,6 +428,28 @@ def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per
     group = returns.detach().view(-1, paths_per_scene)
     others = (group.sum(dim=1, keepdim=True) - group) / (paths_per_scene - 1)
     return (returns.detach() - others.reshape(-1))[:, None].expand_as(baselines)
+
+
+def check_ram_env(env) -> None:
+    """Raise ``ValueError`` unless ``env`` is what RAM trains on: a batched ram-env SB3 ``VecEnv``.
+
+    RAM runs whole batches in lock-step and checkpoints the batch generator's state, which only
+    :class:`ram_env.sb3.RAMVecEnv` (under any ``VecEnvWrapper``, e.g. ``VecMonitor``) provides.
+    """
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    from ram_env.sb3 import RAMVecEnv
+
+    inner, chain = env, [type(env).__name__]
+    while isinstance(inner, VecEnvWrapper):
+        inner = inner.venv
+        chain.append(type(inner).__name__)
+    if not isinstance(inner, RAMVecEnv):
+        if isinstance(inner, VecEnv) and hasattr(inner, "envs") and inner.envs:
+            chain.append(type(inner.envs[0]).__name__)
+        raise ValueError("RAM trains on a batched ram-env VecEnv: pass an env id or "
+                         "ram_env.make_sb3_vec_env(env_id, n_envs=...), not " + " of ".join(chain))
+    check_ram_spaces(env.observation_space, env.action_space)
 
 
 def _labels_from_infos(infos: list[dict[str, Any]]) -> np.ndarray:
@@ -449,4 +467,4 @@ def _env_attr(env: VecEnv, name: str, default: Any) -> Any:
         return default
 
 
-__all__ = ["RAM", "LinearDecay", "BaseCallback", "location_advantage"]
+__all__ = ["RAM", "LinearDecay", "BaseCallback", "check_ram_env", "location_advantage"]

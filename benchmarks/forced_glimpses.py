@@ -43,8 +43,9 @@ PLACEMENTS = ("own", "oracle", "centre", "random")
 DEFAULT_TASKS = ("translated60", "cluttered60", "cluttered100")
 
 
-def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs: int = 500) -> dict[str, float]:
-    """Test error (%) of ``model`` with each placement of its glimpses, on the same scenes."""
+def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs: int = 500,
+          split: str = "test") -> dict[str, float]:
+    """Error (%) of ``model`` on ``split`` with each placement of its glimpses, on the same scenes."""
     import paper_tables as pt
 
     from agents.evaluation import evaluate
@@ -53,7 +54,7 @@ def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs:
     errors = {}
     for placement in PLACEMENTS:
         venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=EVAL_SEED, monitor=False,
-                                env_kwargs=dict(env_kwargs, split="test", shuffle=False))
+                                env_kwargs=dict(env_kwargs, split=split, shuffle=False))
         if placement != "own":
             venv = pt.fixed_glimpses(venv, POLICY_SEED, placement, std=0.2)
         errors[placement] = evaluate(model, venv, episodes, deterministic=True).error_percent
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
         model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=10, env_kwargs=dict(kwargs, split="train"), seed=0)
         model.learn(600)
-        cells = [("quick", model, "RAM-MNIST-v0", kwargs, 60)]
+        cells = [("quick", model, "RAM-MNIST-v0", kwargs, 60, "train")]  # a toy dataset is one split
     else:
         out = args.out or RESULTS
         index = json.loads((RESULTS / "models" / "index.json").read_text())
@@ -110,9 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         if unknown:
             raise SystemExit(f"unknown cell(s) {unknown}; see benchmarks/results/models/index.md")
         cells = [(name, RAM.load(RESULTS / by_cell[name]["path"], device="cpu"), by_cell[name]["env_id"],
-                  by_cell[name]["env_kwargs"], 10_000) for name in wanted]
-    for name, model, env_id, kwargs, episodes in cells:
-        errors = score(model, env_id, kwargs, episodes)
+                  by_cell[name]["env_kwargs"], 10_000, "test") for name in wanted]
+    for name, model, env_id, kwargs, episodes, split in cells:
+        errors = score(model, env_id, kwargs, episodes, split=split)
         print(f"{name}: " + ", ".join(f"{k} {v:.2f}%" for k, v in errors.items()), flush=True)
         record = dict(cell=name, env_id=env_id, env_kwargs={k: v for k, v in kwargs.items() if k != "dataset"},
                       errors=errors, episodes=episodes, command=command, date=datetime.date.today().isoformat(),

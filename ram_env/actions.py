@@ -7,9 +7,10 @@ let every family of algorithm act on the same task:
 ``"box"`` (default)
     ``Box(-1, 1, (2 + n_choices,))``: ``(x, y, score_0, ..., score_{n-1})``. The location is clipped
     to [-1, 1] (a Gaussian location policy may sample outside); the choice is the argmax of the
-    scores, ties going to the lowest index. SB3 clips Box actions to the bounds before ``step``, so
-    scores outside [-1, 1] can tie after clipping: agents should send probabilities (as RAM does) or
-    scores already inside [-1, 1].
+    scores. Exact ties are broken uniformly at random from the env's own generator (seeded with
+    the env, so episodes stay reproducible): SB3 clips Box actions to the bounds before ``step``,
+    so an untrained Gaussian policy often sends two or more scores clipped to +1, and "lowest index
+    wins" would bias its answers towards class 0.
 ``"multidiscrete"``
     ``MultiDiscrete([grid, grid, n_choices])``: a location cell on a ``grid x grid`` lattice spanning
     [-1, 1] (column index first, then row) and the choice.
@@ -62,12 +63,15 @@ class ActionCodec:
             self.space = spaces.Discrete(n)
 
     # ------------------------------------------------------------------ decoding
-    def decode(self, actions, n_envs: int) -> tuple[np.ndarray | None, np.ndarray]:
+    def decode(self, actions, n_envs: int, rng: np.random.Generator | None = None
+               ) -> tuple[np.ndarray | None, np.ndarray]:
         """Decode a batch of actions.
 
         Args:
             actions: array-like of shape ``(n_envs,) + space.shape``.
             n_envs: batch size expected.
+            rng: breaks exact ties between box scores uniformly at random (drawn only for the rows
+                that tie); None gives ties to the lowest index.
 
         Returns:
             ``(locations, choices)``: float32 ``(n_envs, 2)`` in [-1, 1] (None without location) and
@@ -87,21 +91,23 @@ class ActionCodec:
         if self.mode == "box":
             if a.dtype.kind not in "fiu":
                 raise ValueError(f"box action must be numeric, got dtype {a.dtype}")
-            a = a.astype(np.float32, copy=False)
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf, refused just below
+                a = a.astype(np.float32, copy=False)
             if not np.isfinite(a).all():
                 raise ValueError("action contains NaN or inf")
             if self.with_location:
-                loc = np.clip(a[:, :2], -1.0, 1.0)
-                choices = np.argmax(a[:, 2:], axis=1)
+                loc, scores = np.clip(a[:, :2], -1.0, 1.0), a[:, 2:]
             else:
-                loc, choices = None, np.argmax(a, axis=1)
-            return loc, choices.astype(np.int64)
+                loc, scores = None, a
+            return loc, _argmax_random_ties(scores, rng)
 
         if a.dtype.kind == "f":
             if not np.isfinite(a).all():
                 raise ValueError("action contains NaN or inf")
             if not np.all(a == np.round(a)):
                 raise ValueError(f"{self.mode} action must hold integers, got {a.reshape(-1)[:4]}...")
+            if a.size and np.abs(a).max() >= 2.0**62:  # before the cast, which would wrap silently
+                raise ValueError(f"{self.mode} action out of range: got {a.reshape(-1)[:4]}...")
         elif a.dtype.kind not in "iu":
             raise ValueError(f"{self.mode} action must be integer, got dtype {a.dtype}")
         a = a.astype(np.int64, copy=False)
@@ -144,3 +150,19 @@ class ActionCodec:
         if self.mode == "multidiscrete":
             return np.stack([cells[:, 0], cells[:, 1], choices], axis=1)
         return np.ravel_multi_index((cells[:, 0], cells[:, 1], choices), (self.grid, self.grid, self.n_choices))
+
+
+def _argmax_random_ties(scores: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """Row-wise argmax; rows whose maximum is shared pick one of the tied columns uniformly from ``rng``."""
+    choices = np.argmax(scores, axis=1).astype(np.int64)
+    if rng is None or scores.shape[0] == 0:
+        return choices
+    tied = scores == scores[np.arange(scores.shape[0]), choices][:, None]
+    counts = tied.sum(axis=1)
+    rows = np.flatnonzero(counts > 1)
+    if rows.size:
+        # The k-th tied column of each row, k uniform in [0, count): one draw per tied row.
+        pick = rng.integers(0, counts[rows])
+        cols = np.cumsum(tied[rows], axis=1)
+        choices[rows] = np.argmax(cols > pick[:, None], axis=1)
+    return choices

@@ -14,10 +14,20 @@ Where the four IDX files of a dataset are looked for, in order:
 4. for Fashion-MNIST only, ``/usr/share/datasets/fashion-mnist`` (Debian's
    ``dataset-fashion-mnist`` package).
 
+An explicit ``data_dir`` is the only place searched (and where a download goes):
+a folder that holds nothing is an error, never a silent fall-back to
+``$RAM_ENV_DATA``.
+
 Each file may be stored raw (``X``) or gzipped (``X.gz``). When a split's files
-are nowhere to be found and ``download=True``, they are fetched into the user
-cache from the public mirrors and kept only if the md5 of the decompressed
-content matches the official value.
+are nowhere to be found and ``download=True``, they are fetched from the public
+mirrors and kept only if the md5 of the decompressed content matches the
+official value.
+
+Files that declare the official shape (60,000 or 10,000 examples of 28x28) are
+checked against the official md5 by default, whatever their origin; the verdict
+is cached per file (path, size, mtime) in ``verified.json`` in the user cache, so
+each file is hashed once per machine. A corrupt file, or the other dataset's
+file under this one's name, is a ``ValueError`` naming the file.
 """
 
 from __future__ import annotations
@@ -340,8 +350,8 @@ def _root_candidates(root: pathlib.Path, name: str) -> list[pathlib.Path]:
 def default_search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[pathlib.Path]:
     """Folders searched for the files of dataset ``name``, in priority order.
 
-    ``data_dir`` (its ``<name>/`` subfolder, then itself), then every root in
-    ``$RAM_ENV_DATA`` (same rule; ``os.pathsep``-separated), then the user
+    With ``data_dir``: its ``<name>/`` subfolder, then itself, and nothing else.
+    Without: every root in ``$RAM_ENV_DATA`` (same rule; ``os.pathsep``-separated), then the user
     cache ``$XDG_CACHE_HOME/ram-env/<name>`` (default ``~/.cache/ram-env/<name>``),
     then, for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist``. Folders need
     not exist. A root folder named after a different dataset is not used
@@ -350,7 +360,8 @@ def default_search_dirs(name: str, data_dir: str | os.PathLike | None = None) ->
     name = canonical_name(name)
     dirs: list[pathlib.Path] = []
     if data_dir is not None:
-        dirs += _root_candidates(pathlib.Path(data_dir).expanduser(), name)
+        # Explicit means explicit: falling back elsewhere would load data the caller did not point at.
+        return _root_candidates(pathlib.Path(data_dir).expanduser(), name)
     for root in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if root.strip():
             dirs += _root_candidates(pathlib.Path(root.strip()).expanduser(), name)
@@ -494,13 +505,97 @@ def _load_pair(img_key: tuple[str, int, int], lbl_key: tuple[str, int, int]) -> 
 
 
 def clear_cache() -> None:
-    """Forget every array and checksum cached by :func:`load_dataset`."""
+    """Forget every array and checksum cached in this process by :func:`load_dataset` (not ``verified.json``)."""
     _load_pair.cache_clear()
     _md5_cached.cache_clear()
 
 
+_OFFICIAL_COUNT = {"train": 60000, "t10k": 10000}
+VERIFIED_FILE = "verified.json"
+
+
+def _official_dims(base: str) -> tuple[int, ...]:
+    n = _OFFICIAL_COUNT[base.split("-")[0]]
+    return (n,) + _IMAGE_SHAPE if "images" in base else (n,)
+
+
+def _idx_dims(path: pathlib.Path) -> tuple[int, ...] | None:
+    """The shape an IDX file's header declares (None when the header is unreadable: parsing will say why)."""
+    try:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            head = fh.read(4 + 4 * 3)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if len(head) < 4 or head[:2] != b"\0\0" or not 1 <= head[3] <= 3 or len(head) < 4 + 4 * head[3]:
+        return None
+    return tuple(int(d) for d in np.frombuffer(head, ">u4", count=head[3], offset=4))
+
+
+def _verified_table() -> pathlib.Path:
+    return _cache_root() / VERIFIED_FILE
+
+
+def _md5_remembered(key: tuple[str, int, int]) -> str:
+    """md5 of a file, from ``verified.json`` when its path, mtime and size are unchanged, else hashed and stored."""
+    import json
+
+    table_path = _verified_table()
+    try:
+        table = json.loads(table_path.read_text())
+        if not isinstance(table, dict):
+            table = {}
+    except (OSError, ValueError):
+        table = {}
+    entry = table.get(key[0])
+    if isinstance(entry, list) and len(entry) == 3 and entry[:2] == [key[1], key[2]]:
+        return str(entry[2])
+    digest = _md5_cached(key)
+    table[key[0]] = [key[1], key[2], digest]
+    try:  # a read-only home only costs a re-hash next time
+        table_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = table_path.with_name(f".{VERIFIED_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(table, indent=0))
+        os.replace(tmp, table_path)
+    except OSError:
+        pass
+    return digest
+
+
+def _check_md5(name: str, base: str, path: pathlib.Path, key: tuple[str, int, int]) -> None:
+    got, want = _md5_remembered(key), MD5[name][base]
+    if got == want:
+        return
+    for other, table in MD5.items():
+        for other_base, value in table.items():
+            if value == got:
+                raise ValueError(
+                    f"{path}: this is {other}'s {other_base}, not {name}'s {base} (both datasets use the "
+                    f"same file names: is it in the wrong folder?)"
+                )
+    raise ValueError(
+        f"{path}: md5 of decompressed content is {got}, expected {want} for {name} {base}: the file is "
+        "corrupt or not the official one (load_dataset(..., verify=False) skips the check)"
+    )
+
+
+def _download_dir(name: str, data_dir: str | os.PathLike | None) -> pathlib.Path:
+    """Where a download of ``name`` goes: the explicit ``data_dir`` (its ``<name>/`` unless it is one), else the cache."""
+    if data_dir is None:
+        return _cache_dir(name)
+    root = pathlib.Path(data_dir).expanduser()
+    try:
+        if canonical_name(root.name) == name:
+            return root
+    except ValueError:
+        pass
+    return root / name
+
+
 def _not_found(
-    name: str, split: str, bases: tuple[str, ...], searched: list[pathlib.Path], download_error: str | None
+    name: str, split: str, bases: tuple[str, ...], searched: list[pathlib.Path], download_error: str | None,
+    target: pathlib.Path | None = None,
 ) -> DatasetNotFoundError:
     lines = [
         f"Dataset {name!r} (split {split!r}) not found. Each folder must hold "
@@ -509,7 +604,7 @@ def _not_found(
         "A complete dataset folder holds these files (each as X or X.gz): " + ", ".join(_ALL_FILES) + ".",
     ]
     if download_error is not None:
-        lines.append(f"Download into {_cache_dir(name)} failed: {download_error}")
+        lines.append(f"Download into {target or _cache_dir(name)} failed: {download_error}")
     else:
         lines.append("Download was not attempted (download=False).")
     fix = (
@@ -531,7 +626,7 @@ def load_dataset(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     *,
-    verify: bool = False,
+    verify: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a split of MNIST or Fashion-MNIST.
 
@@ -542,8 +637,12 @@ def load_dataset(
 
     Folders are searched as described by :func:`default_search_dirs`. If no
     folder holds the split's files and ``download`` is true, they are
-    downloaded into the user cache and md5-verified. ``verify=True`` also
-    checks the md5 of the decompressed local files (once per file and process).
+    downloaded (into ``data_dir`` when given, else the user cache) and
+    md5-verified. ``verify=None`` (the default) checks the md5 of every file
+    whose header declares the official shape, so a corrupt copy or the other
+    dataset's file is an error; ``verify=True`` checks every file (a file of
+    another shape then fails), ``verify=False`` none. Each verdict is cached
+    (see the module docstring).
 
     Raises ``DatasetNotFoundError`` (a ``FileNotFoundError``) naming every
     folder searched when the files are unavailable, and ``ValueError`` for an
@@ -556,24 +655,22 @@ def load_dataset(
     paths = _find_split(searched, bases)
     if paths is None:
         download_error = None
+        target = _download_dir(name, data_dir)
         if download:
             try:
-                _download(name, bases, _cache_dir(name))
+                _download(name, bases, target)
             except OSError as exc:
                 download_error = str(exc) or type(exc).__name__
             else:
-                paths = _find_split([_cache_dir(name)], bases)
+                paths = _find_split([target], bases)
         if paths is None:
-            raise _not_found(name, split, bases, searched, download_error)
+            raise _not_found(name, split, bases, searched, download_error, target)
 
     keys = [_file_key(p) for p in paths]
-    if verify:
+    if verify is not False:
         for base_name, path, key in zip(bases, paths, keys):
-            got, want = _md5_cached(key), MD5[name][base_name]
-            if got != want:
-                raise ValueError(
-                    f"{path}: md5 of decompressed content is {got}, expected {want} for {name} {base_name}"
-                )
+            if verify or _idx_dims(path) == _official_dims(base_name):
+                _check_md5(name, base_name, path, key)
     images, labels = _load_pair(keys[0], keys[1])
     sl = _resolve_split(split, base, start, stop, len(labels))
     return images[sl], labels[sl]

@@ -59,10 +59,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["integral_image", "glimpse_from_integral", "glimpse", "Retina", "UINT8_MAX_PIXELS"]
+__all__ = ["integral_image", "glimpse_from_integral", "glimpse", "Retina", "UINT8_MAX_PIXELS", "MAX_IMAGE_SIDE",
+           "MAX_PATCH_WIDTH", "check_image_side"]
 
 #: Largest ``H * W`` for which a uint8 image's int32 summed-area table cannot overflow.
 UINT8_MAX_PIXELS = (2**31 - 1) // 255
+#: Largest side of a square uint8 image (the envs' canvases are bounded by it).
+MAX_IMAGE_SIDE = int(np.sqrt(UINT8_MAX_PIXELS))
+#: Widest retina patch, ``glimpse_size * 2**(n_scales - 1)``: far beyond any image's side, where a
+#: patch would read zeros (and its integer offsets would overflow).
+MAX_PATCH_WIDTH = 2**16
 
 Array = Any  # np.ndarray or torch.Tensor (torch is imported lazily: numpy users do not pay for it)
 
@@ -82,12 +88,28 @@ def _is_tensor(x: Any) -> bool:
 
 
 def _check_sizes(glimpse_size: int, n_scales: int) -> None:
-    """Validate g and k (plain ints >= 1)."""
+    """Validate g and k (plain ints >= 1, the widest patch ``g * 2**(k-1)`` at most ``MAX_PATCH_WIDTH``)."""
     for name, v in (("glimpse_size", glimpse_size), ("n_scales", n_scales)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise ValueError(f"{name} must be an int >= 1, got {v!r}")
         if v < 1:
             raise ValueError(f"{name} must be >= 1, got {v}")
+    if int(n_scales) > 32 or int(glimpse_size) * 2 ** (int(n_scales) - 1) > MAX_PATCH_WIDTH:
+        raise ValueError(f"glimpse_size={glimpse_size}, n_scales={n_scales} make the widest patch "
+                         f"glimpse_size * 2**(n_scales - 1) wider than {MAX_PATCH_WIDTH} pixels (the "
+                         f"largest image side is {MAX_IMAGE_SIDE}: wider scales would read zeros)")
+
+
+def check_image_side(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int in ``[minimum, MAX_IMAGE_SIDE]``, else a ``ValueError`` naming ``name``.
+
+    Bounds the canvas of the envs: a larger square's uint8 summed-area table could overflow int32.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not minimum <= value <= MAX_IMAGE_SIDE:
+        raise ValueError(f"{name} must be in [{minimum}, {MAX_IMAGE_SIDE}], got {value}")
+    return int(value)
 
 
 @functools.lru_cache(maxsize=64)

@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
-from ram_env.envs.base import GlimpseVectorEnv, TaskAttributes
+from ram_env.envs.base import GlimpseVectorEnv, TaskAttributes, check_seed
 
 
 class RAMVecEnv(TaskAttributes, VecEnv):
@@ -131,6 +131,9 @@ def make_sb3_vec_env(env_id: str, n_envs: int = 16, seed: int | None = None, env
     """
     import ram_env  # noqa: F401  (registers the ids)
 
+    check_seed(seed)
+    if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
     env_kwargs = {**(env_kwargs or {}), **kwargs}
     spec = gym.spec(env_id)
     if spec.vector_entry_point is None:

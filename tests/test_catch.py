@@ -552,3 +552,10 @@ def test_step_after_termination_raises():
     assert terminated
     with pytest.raises(RuntimeError):
         env.step(single_action(env, STAY))
+
+
+def test_huge_screens_are_refused():
+    import gymnasium as gym
+
+    with pytest.raises(ValueError, match="screen_size"):
+        gym.make("RAM-Catch-v0", screen_size=10**6)

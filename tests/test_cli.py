@@ -31,9 +31,19 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     assert main(["render", str(out / "model.zip"), "--out", str(gif), "--episodes", "1"]) == 0
     assert gif.stat().st_size > 1000
 
-    rc = main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1", "--eval-episodes", "10"])
+    # A finished run resumed with a larger budget trains on to the new total.
+    rc = main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1", "--eval-episodes", "10",
+               "--total-timesteps", "3000"])
     assert rc == 0 and "resuming" in capsys.readouterr().out
     assert (out / "progress.part1.csv").exists() and (out / "progress.csv").exists()  # the first log is kept
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["total_timesteps"] == 3000 and 3000 <= summary["timesteps"] < 3000 + 8 * 23
+    assert summary["evaluation"]["episodes"] == 10
+    # Nothing left to do: nothing is written.
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != ".lock"}
+    assert main(["train", "--out", str(out), "--resume", "--no-progress", "--threads", "1"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != ".lock"} == before
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -148,3 +158,143 @@ def test_help_prints(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([*command, "--help"])
     assert exc.value.code == 0 and "usage: ram" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- issue 23: nothing lost, nothing silent
+TINY = ["--total-timesteps", "200", "--n-envs", "4", "--eval-episodes", "4", "--no-progress", "--threads", "1"]
+
+
+def test_a_second_run_into_a_locked_folder_is_refused(tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a+") as held:  # what a live `ram train` holds
+        held.write("4242\n")
+        held.flush()
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["train", "--out", str(out), *TINY]) == 2
+        err = capsys.readouterr().err
+        assert "another `ram train` (pid 4242) is writing to" in err and err.count("\n") == 1
+    assert not (out / "model.zip").exists()
+    assert main(["train", "--out", str(out), *TINY]) == 0  # the lock is free again
+
+
+def test_an_existing_run_needs_resume_or_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    summary = (out / "summary.json").read_text()
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "holds a finished run: pass --resume to continue it or --overwrite" in err
+    assert (out / "summary.json").read_text() == summary  # untouched
+    assert main(["train", "--out", str(out), "--resume", "--overwrite"]) == 2
+    assert main(["train", "--out", str(out), "--overwrite", *TINY, "--seed", "3"]) == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 3
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--total-timesteps", "0"], "argument --total-timesteps: must be a positive integer, got 0"),
+    (["train", "--total-timesteps", "-5"], "argument --total-timesteps: must be a positive integer, got -5"),
+    (["train", "--n-envs", "0"], "argument --n-envs: must be a positive integer"),
+    (["train", "--threads", "0"], "argument --threads: must be a positive integer"),
+    (["train", "--eval-episodes", "0"], "argument --eval-episodes: must be a positive integer"),
+    (["train", "--checkpoint-every", "0"], "argument --checkpoint-every"),
+    (["train", "--seed", "-1"], "argument --seed: must be an integer >= 0"),
+    (["evaluate", "x.zip", "--episodes", "0"], "argument --episodes: must be a positive integer"),
+    (["evaluate", "x.zip", "--episodes", "-3"], "argument --episodes: must be a positive integer"),
+    (["render", "x.zip", "--episodes", "0"], "argument --episodes: must be a positive integer"),
+    (["render", "x.zip", "--fps", "0"], "argument --fps: must be a positive number"),
+])
+def test_non_positive_numbers_are_usage_errors(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "train" else [])])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: (p.write_text("x"), p)[1], "is a file, not a folder"),
+    (lambda p: (p.write_text("x"), p / "sub")[1], "cannot write to --out"),
+])
+def test_unusable_out_is_one_line(make, message, tmp_path, capsys):
+    out = make(tmp_path / "f")
+    assert main(["train", "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_resume_errors(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "--resume: no checkpoint" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--env", "RAM-MNIST-v0"]) == 2
+    assert "is a ram run on RAM-Catch-v0, not --env RAM-MNIST-v0" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--resume", "--algo", "ppo"]) == 2
+    assert "not --algo ppo" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--resume", "--n-envs", "8", "--seed", "1"]) == 2
+    assert "drop --seed, --n-envs" in capsys.readouterr().err
+
+
+def test_plain_ram_prints_help_and_version(capsys):
+    assert main([]) == 2
+    assert "usage: ram" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    from ram_env import __version__
+
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"ram {__version__}"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 100000)" in text and "(default: 2)" in text and "default: RAM-Catch-v0" in text
+
+
+def test_progress_lines_without_a_terminal(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), "--total-timesteps", "2000", "--n-envs", "8",
+                 "--eval-episodes", "4", "--threads", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("ram: ")]
+    assert len(lines) >= 5 and "of 2000 timesteps" in lines[-1] and "steps/s" in lines[-1]
+
+
+def test_catch_gif_ends_on_the_landing(tmp_path):
+    from agents.cli import episode_frames, load_checkpoint
+    from ram_env import make_sb3_vec_env
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    model, meta = load_checkpoint(str(out))
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=0, env_kwargs=meta["env_kwargs"], monitor=False)
+    frames = episode_frames(model, venv, 2)
+    length = venv.core.task.episode_length
+    assert len(frames) == 2 * (length + 1)
+    z = frames[0].shape[0] // venv.core.task.screen_size
+    for end in (length, 2 * length + 1):  # the final frame of each episode
+        # The ball left row screen-2 (white in the frame before) for the bottom row.
+        band = slice((length - 1) * z, length * z)
+        white = lambda f: (f[band] == 255).all(axis=2).any()  # noqa: E731
+        assert white(frames[end - 1]) and not white(frames[end])
+
+
+@requires_mnist
+def test_evaluation_episodes_beyond_the_split_are_an_error(tmp_path, capsys):
+    out = tmp_path / "ram"
+    args = ["train", "--env", "RAM-MNIST-v0", "--total-timesteps", "120", "--n-envs", "20", "--out", str(out),
+            "--no-progress", "--threads", "1", "--split", "train[:500]"]
+    assert main([*args, "--eval-episodes", "10001"]) == 2  # refused before training
+    assert "10001 episodes is more than the 10000 images of split 'test'" in capsys.readouterr().err
+    assert not (out / "model.zip").exists()
+    assert main([*args, "--eval-episodes", "20"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--episodes", "20000"]) == 2
+    assert "more than the 10000 images" in capsys.readouterr().err
+    assert main(["evaluate", str(out), "--episodes", "101", "--split", "test[:100]"]) == 2
+    assert main(["evaluate", str(out), "--split", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "--split: Invalid split 'bogus'" in err and err.count("\n") == 2  # the two errors, a line each
+    assert main(["train", "--env", "RAM-MNIST-v0", "--split", "test", "--out", str(tmp_path / "t")]) == 2
+    assert "would train on the test split" in capsys.readouterr().err

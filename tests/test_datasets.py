@@ -197,11 +197,12 @@ def test_verify_md5_rejects_tampered_file(data_root, tmp_path):
     labels[8] = (labels[8] + 1) % 10
     write_file(folder, "t10k-labels-idx1-ubyte", bytes(labels), gz=False)
 
-    _, y = load_dataset("mnist", "test", data_dir=folder)  # structure alone is fine
+    _, y = load_dataset("mnist", "test", data_dir=folder, verify=False)  # structure alone is fine
     assert int(y[0]) == 8
-    with pytest.raises(ValueError, match="md5") as info:
-        load_dataset("mnist", "test", data_dir=folder, verify=True)
-    assert "t10k-labels-idx1-ubyte" in str(info.value)
+    for verify in (True, None):  # None, the default: an official-shaped file is checked
+        with pytest.raises(ValueError, match="md5") as info:
+            load_dataset("mnist", "test", data_dir=folder, verify=verify)
+        assert "t10k-labels-idx1-ubyte" in str(info.value)
 
 
 def test_raw_files_match_gz(data_root, tmp_path):
@@ -314,10 +315,11 @@ def test_split_out_of_range_for_actual_file_size(tmp_path):
 def test_search_dirs_order(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "envroot"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    dirs = default_search_dirs("Fashion_MNIST", tmp_path / "explicit")
-    assert dirs[0] == tmp_path / "explicit" / "fashion-mnist"
-    assert tmp_path / "explicit" in dirs
-    assert dirs.index(tmp_path / "explicit") < dirs.index(tmp_path / "envroot" / "fashion-mnist")
+    explicit = default_search_dirs("Fashion_MNIST", tmp_path / "explicit")
+    assert explicit[0] == tmp_path / "explicit" / "fashion-mnist" and explicit[-1] == tmp_path / "explicit"
+    assert len(explicit) == len(ds._SUBDIRS["fashion-mnist"]) + 1  # an explicit data_dir is searched alone
+    dirs = default_search_dirs("Fashion_MNIST")
+    assert dirs[0] == tmp_path / "envroot" / "fashion-mnist"
     assert dirs.index(tmp_path / "envroot") < dirs.index(tmp_path / "xdg" / "ram-env" / "fashion-mnist")
     assert dirs[-1] == ds.DEBIAN_FASHION_DIR
     mnist_dirs = default_search_dirs("mnist")
@@ -336,9 +338,10 @@ def test_explicit_data_dir_beats_env_var(data_root, tmp_path, monkeypatch):
     write_split(tmp_path / "mine", *synthetic(3))
     x, y = load_dataset("mnist", data_dir=tmp_path / "mine")  # files directly in data_dir
     assert len(x) == 3 and y.tolist() == [0, 1, 2]
-    # tmp_path holds neither mnist/ nor the files themselves, so the search moves on to the env var.
-    x, _ = load_dataset("mnist", data_dir=tmp_path)
-    assert len(x) == 60000
+    # tmp_path holds neither mnist/ nor the files themselves: an error, not the env var's data.
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("mnist", data_dir=tmp_path, download=False)
+    assert str(data_root) not in str(info.value) and str(tmp_path / "mnist") in str(info.value)
 
 
 def test_root_with_subfolder_and_env_direct_files(tmp_path, monkeypatch):
@@ -402,14 +405,19 @@ def test_missing_dataset_error_names_folders_files_and_fix(tmp_path, monkeypatch
     assert err.searched == searched
     for folder in searched:
         assert str(folder) in msg
-    assert str(tmp_path / "env-root" / "fashion-mnist") in msg
-    assert str(tmp_path / "xdg-cache" / "ram-env" / "fashion-mnist") in msg
-    assert str(ds.DEBIAN_FASHION_DIR) in msg
+    assert searched == [explicit / sub for sub in ds._SUBDIRS["fashion-mnist"]] + [explicit]
     for base in ALL_FILES:
         assert base in msg
     assert "simulated: no route to host" in msg
     assert ENV_VAR in msg and "data_dir=" in msg
-    assert calls == [("fashion-mnist", ds.FILES["test"], tmp_path / "xdg-cache" / "ram-env" / "fashion-mnist")]
+    # The download goes where the caller pointed, not into the cache.
+    assert calls == [("fashion-mnist", ds.FILES["test"], explicit / "fashion-mnist")]
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("fashion-mnist", "test")
+    msg = str(info.value)
+    assert str(tmp_path / "env-root" / "fashion-mnist") in msg
+    assert str(tmp_path / "xdg-cache" / "ram-env" / "fashion-mnist") in msg and str(ds.DEBIAN_FASHION_DIR) in msg
+    assert calls[-1] == ("fashion-mnist", ds.FILES["test"], tmp_path / "xdg-cache" / "ram-env" / "fashion-mnist")
 
 
 def test_missing_dataset_without_download(monkeypatch):
@@ -559,6 +567,7 @@ def test_download_lands_in_cache_verified_and_atomic(data_root, tmp_path, monkey
     assert all(u.startswith(ds.MIRRORS["mnist"][0]) for u in mirror.urls) and len(mirror.urls) == 2
     assert all(t is not None and 0 < t <= 60 for t in mirror.timeouts)
     # Each file was written under a temporary name in the same folder, then renamed.
+    replaced = [(a, b) for a, b in replaced if not b.endswith(ds.VERIFIED_FILE)]
     assert len(replaced) == 2
     for src, dst in replaced:
         assert pathlib.Path(src).parent == dest and src.endswith(".part") and dst.startswith(str(dest))
@@ -609,3 +618,58 @@ def test_fashion_download_uses_fashion_mirror(fashion_root, tmp_path, monkeypatc
     _, y = load_dataset("fashion-mnist", "test")
     assert int(y[0]) == 9
     assert all(u.startswith(ds.MIRRORS["fashion-mnist"][0]) for u in mirror.urls)
+
+
+# --------------------------------------------------------------------------- md5 by default (issue 23, item 8)
+
+
+def _raw_copy(src: pathlib.Path, dest: pathlib.Path, name: str = "mnist") -> pathlib.Path:
+    for base in ds.FILES["test"]:
+        write_file(dest / name, base, gzip.decompress((src / f"{base}.gz").read_bytes()), gz=False)
+    return dest
+
+
+def test_corrupt_raw_file_is_an_error_by_default(data_root, tmp_path):
+    root = _raw_copy(data_root / "mnist", tmp_path / "raw")
+    path = root / "mnist" / "t10k-images-idx3-ubyte"
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 0x40  # one pixel: the header and the size still look right
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="md5") as info:
+        load_dataset("mnist", "test", data_dir=root)
+    assert str(path) in str(info.value)
+    assert len(load_dataset("mnist", "test", data_dir=root, verify=False)[0]) == 10000  # the way out
+
+
+def test_fashion_files_in_the_mnist_folder_are_named(fashion_root, tmp_path):
+    root = _raw_copy(fashion_root / "fashion-mnist", tmp_path / "swapped", name="mnist")
+    with pytest.raises(ValueError, match="fashion-mnist's t10k-") as info:
+        load_dataset("mnist", "test", data_dir=root)
+    assert str(root / "mnist" / "t10k-") in str(info.value)
+
+
+def test_md5_verdict_is_cached_across_processes_and_invalidated_by_a_change(data_root, tmp_path, monkeypatch):
+    root = _raw_copy(data_root / "mnist", tmp_path / "raw")
+    load_dataset("mnist", "test", data_dir=root)
+    table = tmp_path / "xdg-cache" / "ram-env" / ds.VERIFIED_FILE
+    assert str(root / "mnist" / "t10k-labels-idx1-ubyte") in table.read_text()
+    ds.clear_cache()  # as a new process would start
+
+    def no_hashing(path):
+        raise AssertionError(f"hashed {path} again")
+
+    monkeypatch.setattr(ds, "_md5_decompressed", no_hashing)
+    assert len(load_dataset("mnist", "test", data_dir=root)[1]) == 10000
+    ds.clear_cache()
+    labels = root / "mnist" / "t10k-labels-idx1-ubyte"
+    os.utime(labels, ns=(labels.stat().st_atime_ns, labels.stat().st_mtime_ns + 10**9))
+    with pytest.raises(AssertionError, match="hashed .*t10k-labels"):
+        load_dataset("mnist", "test", data_dir=root)
+
+
+def test_small_files_with_official_names_are_not_md5_checked(tmp_path):
+    # A user's own data in IDX form: its shape says it is not the official file, so no md5 applies.
+    write_split(tmp_path / "own", *synthetic(5))
+    assert len(load_dataset("mnist", data_dir=tmp_path / "own")[1]) == 5
+    with pytest.raises(ValueError, match="md5"):
+        load_dataset("mnist", data_dir=tmp_path / "own", verify=True)

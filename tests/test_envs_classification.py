@@ -307,3 +307,28 @@ def test_scene_repeats_show_each_scene_to_a_group_of_envs_and_reset_whole_groups
     with pytest.raises(ValueError, match="shuffle=False"):
         gym.make_vec("RAM-MNIST-v0", num_envs=3, vectorization_mode="vector_entry_point",
                      dataset=toy_dataset(), scene_repeats=3, shuffle=False)
+
+
+def test_shuffle_must_be_a_bool():
+    with pytest.raises(ValueError, match="shuffle must be True or False, got 'False'"):
+        ClassificationEnv(dataset=toy_dataset(10), shuffle="False")
+
+
+def test_tuple_datasets_honour_split_slices():
+    images, labels = toy_dataset(50)
+    envs = ClassificationVectorEnv(num_envs=5, dataset=(images, labels), split="train[10:15]", shuffle=False)
+    assert envs.core.task.n_images == 5
+    envs.reset(seed=0)
+    assert envs.core.task.labels.tolist() == labels[10:15].tolist()
+    with pytest.raises(ValueError, match="a tuple dataset is a single split"):
+        ClassificationEnv(dataset=(images, labels), split="test")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(image_size=10**6), r"image_size must be in \[1, 2901\]"),
+    (dict(n_scales=62), "wider than 65536 pixels"),
+    (dict(n_scales=20), "wider than 65536 pixels"),
+])
+def test_sizes_are_bounded(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ClassificationEnv(dataset=toy_dataset(10), **kwargs)

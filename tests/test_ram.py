@@ -350,3 +350,27 @@ def test_max_weight_norm_bounds_every_weight_row_after_each_update():
     assert rows().max() <= 0.5 + 1e-5 and rows().max() > 0.45
     changed = [n for n, p in model.policy.named_parameters() if p.dim() == 1 and not torch.equal(p, biases[n])]
     assert changed  # biases train freely: only weight rows are bounded
+
+
+def test_load_without_an_env_leaves_the_torch_generator_alone(tmp_path):
+    small_model().save(tmp_path / "ram")
+    draws = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        RAM.load(tmp_path / "ram.zip")  # to evaluate: no env, no resume
+        draws.append(torch.rand(3))
+    assert not torch.equal(draws[0], draws[1])
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    assert torch.equal(draws[0], expected)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("stable_baselines3").common.env_util.make_vec_env(
+        "RAM-MNIST-v0", n_envs=2, env_kwargs=KW),
+    lambda: __import__("gymnasium").make("RAM-MNIST-v0", **KW),
+])
+def test_ram_says_which_env_it_needs(make):
+    with pytest.raises(ValueError, match=r"batched ram-env VecEnv: pass an env id or ram_env.make_sb3_vec_env.*"
+                                         r"not (DummyVecEnv of Monitor|PassiveEnvChecker|OrderEnforcing)"):
+        RAM("RAMPolicy", make())

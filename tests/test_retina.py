@@ -392,3 +392,12 @@ def test_uint8_flag_must_match_table(to_torch):
     t64 = t_int.long() if to_torch else t_int.astype(np.int64)
     out = glimpse_from_integral(t64, np.full((2, 2), 0.3), 4, 2, image_is_uint8=True)
     np.testing.assert_array_equal(np.asarray(out), glimpse(IMG, np.full((2, 2), 0.3), 4, 2))
+
+
+def test_the_widest_patch_is_bounded():
+    from ram_env.retina import MAX_PATCH_WIDTH
+
+    Retina(8, 14)  # 8 * 2**13 = 65536: the largest allowed
+    for g, k in ((8, 15), (1, 62), (2**17, 1)):
+        with pytest.raises(ValueError, match=f"wider than {MAX_PATCH_WIDTH} pixels"):
+            Retina(g, k)

@@ -136,3 +136,57 @@ def test_dqn_and_a2c_train_with_the_discrete_and_multidiscrete_modes(env_id):
     assert model.num_timesteps >= 300
     venv = ram_env.make_sb3_vec_env(env_id, n_envs=4, seed=0, env_kwargs=dict(kwargs, action_mode="multidiscrete"))
     A2C("MultiInputPolicy", venv, n_steps=5, seed=0, device="cpu").learn(200)
+
+
+def test_an_untrained_ppo_answers_every_class_alike():
+    # SB3 clips Box actions: many sampled score vectors hold several +1s. Ties at random keep the answers uniform.
+    from agents import GlimpseExtractor
+
+    venv = ram_env.make_sb3_vec_env("RAM-MNIST-v0", n_envs=500, seed=0,
+                                    env_kwargs=dict(dataset=toy_dataset(100), n_glimpses=2))
+    model = PPO("MultiInputPolicy", venv, seed=0, device="cpu",
+                policy_kwargs=dict(features_extractor_class=GlimpseExtractor))
+    obs, predictions, ties = venv.reset(), [], 0
+    while len(predictions) < 2000:
+        action, _ = model.predict(obs, deterministic=False)
+        clipped = np.clip(action[:, 2:], -1, 1)
+        ties += int(((clipped == clipped.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum())
+        obs, _, dones, infos = venv.step(action)
+        predictions += [info["prediction"] for info, done in zip(infos, dones) if done]
+    counts = np.bincount(predictions[:2000], minlength=10)
+    assert ties > 500  # the case the rule is for really happens
+    chi2 = float((((counts - 200.0) ** 2) / 200.0).sum())
+    assert chi2 < 27.88, counts  # the chi-square test at p = 0.001 with 9 degrees of freedom
+
+
+def test_ties_are_broken_at_random_from_the_env_generator():
+    from ram_env.actions import ActionCodec
+
+    codec = ActionCodec("box", 4, with_location=False)
+    scores = np.array([[1.0, 1.0, -1.0, 1.0]] * 3000, np.float32)
+    _, choices = codec.decode(scores, 3000, rng=np.random.default_rng(0))
+    assert set(np.unique(choices)) == {0, 1, 3} and np.bincount(choices)[[0, 1, 3]].min() > 900
+    _, again = codec.decode(scores, 3000, rng=np.random.default_rng(0))
+    assert np.array_equal(choices, again)  # seeded: reproducible
+    _, single = codec.decode(np.array([[0.2, 0.9, 0.1, -1.0]], np.float32), 1, rng=np.random.default_rng(0))
+    assert single.tolist() == [1]  # no tie, no draw
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ram_env.make_sb3_vec_env("RAM-Catch-v0", n_envs=2, seed=-1),
+    lambda: gym.make_vec("RAM-Catch-v0", num_envs=2, vectorization_mode="vector_entry_point").reset(seed=-1),
+])
+def test_negative_seeds_are_one_line_errors(call):
+    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got -1$"):
+        call()
+
+
+def test_spawned_workers_find_the_ids_through_the_module_prefix():
+    # A spawned worker is a fresh interpreter that never imported ram_env: "ram_env:ID" imports it first.
+    envs = gym.vector.AsyncVectorEnv([lambda: gym.make("ram_env:RAM-Catch-v0")], context="spawn")
+    try:
+        obs, _ = envs.reset(seed=0)
+        assert obs["glimpse"].shape == (1, 3, 6, 6)
+        envs.step(envs.action_space.sample())
+    finally:
+        envs.close()

@@ -136,6 +136,7 @@ class GlimpseCore:
     # ------------------------------------------------------------------ episodes
     def seed(self, seed: int | None) -> None:
         """Re-seed the batch generator (None draws fresh entropy)."""
+        check_seed(seed)
         self.rng = np.random.default_rng(seed)
 
     def reset(self, idx: np.ndarray | None = None) -> None:
@@ -165,7 +166,7 @@ class GlimpseCore:
         Returns ``(reward, terminated, info)`` over all envs (zeros/False where inactive); ``info``
         holds arrays over all envs, meaningful where ``terminated``.
         """
-        loc, choices = self.codec.decode(actions, self.n_envs)
+        loc, choices = self.codec.decode(actions, self.n_envs, rng=self.rng)  # ties at random (see actions)
         active = np.ones(self.n_envs, bool) if active is None else active
         if (self.done & active).any():
             raise RuntimeError("step() called on an episode that has terminated: call reset() first")
@@ -236,6 +237,14 @@ class GlimpseCore:
             trajectory=self.trajectory[env, : t + 1] if self.obs_mode == "glimpse" else None,
             text=text,
         )
+
+
+def check_seed(seed: Any) -> None:
+    """Raise ``ValueError`` unless ``seed`` is None or an int >= 0 (numpy's rule, said in one line)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
 
 
 def _check_initial_location(value: Any):

@@ -33,7 +33,8 @@ and ``"step"``.
 ## Action space
 See :mod:`ram_env.actions`. By default ``Box(-1, 1, (5,))``: the next glimpse location (x, y) followed by
 one score per game action; the game action is the argmax of the three scores: ``0 = left``,
-``1 = stay``, ``2 = right`` (``choice_names``). ``"multidiscrete"`` and ``"discrete"`` put the location on
+``1 = stay``, ``2 = right`` (``choice_names``), exact ties broken uniformly at random from the env's
+generator. ``"multidiscrete"`` and ``"discrete"`` put the location on
 a ``location_grid`` lattice. In full-frame mode the action is the game action only.
 
 ## Rewards and termination
@@ -81,6 +82,7 @@ from typing import Any
 import numpy as np
 
 from ram_env.envs.base import GlimpseEnv, GlimpseTask, GlimpseVectorEnv
+from ram_env.retina import MAX_IMAGE_SIDE
 
 CHOICE_NAMES = ("left", "stay", "right")
 LEFT, STAY, RIGHT = 0, 1, 2
@@ -167,7 +169,7 @@ class CatchTask(GlimpseTask):
 
     def __init__(self, n_envs: int, screen_size: int = 24, paddle_width: int = 2, ball_speed: int = 1):
         super().__init__(n_envs)
-        self.screen_size = _check_int("screen_size", screen_size, 4)
+        self.screen_size = _check_int("screen_size", screen_size, 4, MAX_IMAGE_SIDE)
         self.paddle_width = _check_int("paddle_width", paddle_width, 1, self.screen_size)
         self.ball_speed = _check_int("ball_speed", ball_speed, 0)
         s = self.screen_size

@@ -20,7 +20,9 @@ The digit's position is never observed; it is reported in ``info`` (below) so th
 ## Action space
 See :mod:`ram_env.actions`: by default ``Box(-1, 1, (2 + n_classes,))``, the next location followed by
 one score per class; ``"multidiscrete"`` and ``"discrete"`` modes put the location on a lattice. The
-location is used on glimpse steps, the class (argmax of the scores) on the last step.
+location is used on glimpse steps, the class (argmax of the scores) on the last step. Exact ties
+between scores (SB3 clips Box actions, so a Gaussian policy often sends several +1s) are broken
+uniformly at random from the env's generator, so no class is favoured.
 
 ## Rewards and termination
 An episode is ``n_glimpses`` steps: the first glimpse comes with ``reset``, steps 1 .. n-1 take
@@ -40,7 +42,8 @@ conventions.
 
 ## Arguments (all keyword, all passed through ``gymnasium.make``)
 - ``dataset``: ``"mnist"`` or ``"fashion-mnist"``, or a tuple ``(images uint8 (M, 28, 28), labels (M,))``.
-- ``split``: TFDS-style split, e.g. ``"train"``, ``"test"``, ``"train[:55000]"``, ``"train[55000:]"``.
+- ``split``: TFDS-style split, e.g. ``"train"``, ``"test"``, ``"train[:55000]"``, ``"train[55000:]"``. A
+  tuple dataset is one split, ``"train"``, which the slices select from (``"test"`` is an error).
 - ``data_dir``: folder with the IDX files (else ``$RAM_ENV_DATA``, the cache, a download).
 - ``image_size``: canvas side (28 = centred digits; larger = translated).
 - ``n_clutter``, ``clutter_size``: clutter pieces per scene and their side.
@@ -65,8 +68,9 @@ from typing import Any
 
 import numpy as np
 
-from ram_env.datasets import canonical_name, load_dataset
+from ram_env.datasets import _parse_split_spec, _resolve_split, canonical_name, load_dataset
 from ram_env.envs.base import GlimpseEnv, GlimpseTask, GlimpseVectorEnv
+from ram_env.retina import check_image_side
 from ram_env.scenes import SceneGenerator
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -94,12 +98,16 @@ class ClassificationTask(GlimpseTask):
             if labels.size and (labels.min() < 0 or not np.issubdtype(labels.dtype, np.integer)):
                 raise ValueError("dataset labels must be non-negative integers")
             names = tuple(str(i) for i in range(int(labels.max()) + 1 if labels.size else 0))
+            images, labels = _tuple_split(images, labels, split)
         for name_, value in (("image_size", image_size), ("n_glimpses", n_glimpses), ("n_clutter", n_clutter),
                              ("clutter_size", clutter_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
                 raise ValueError(f"{name_} must be an integer, got {value!r}")
         if n_glimpses < 1:
             raise ValueError(f"n_glimpses must be >= 1, got {n_glimpses}")
+        check_image_side("image_size", image_size)
+        if not isinstance(shuffle, (bool, np.bool_)):  # bool("False") is True
+            raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         if not isinstance(scene_repeats, (int, np.integer)) or isinstance(scene_repeats, bool) or scene_repeats < 1:
             raise ValueError(f"scene_repeats must be a positive integer, got {scene_repeats!r}")
         if self.n_envs % scene_repeats:
@@ -158,6 +166,16 @@ class ClassificationTask(GlimpseTask):
         correct = terminated & (choices == labels)
         info = {"label": labels, "prediction": choices, "is_success": correct}
         return correct.astype(np.float32), terminated, info
+
+
+def _tuple_split(images: np.ndarray, labels: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """A tuple dataset is one split, "train": ``split`` may slice it ("train[:90%]"); "test" is an error."""
+    base, start, stop = _parse_split_spec(split)
+    if base != "train":
+        raise ValueError(f"split={split!r}: a tuple dataset is a single split, 'train' (slice it with e.g. "
+                         "'train[:90%]'); pass the test images as a tuple of their own")
+    rows = _resolve_split(split, base, start, stop, len(labels))
+    return images[rows], labels[rows]
 
 
 _CORE_DEFAULTS = dict(glimpse_size=8, n_scales=1, action_mode="box", obs_mode="glimpse", location_grid=5,
