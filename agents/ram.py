@@ -110,6 +110,12 @@ class RAM(BaseAlgorithm):
             Torch ``rnn`` package's RAM recipe constrains every layer so (``maxOutNorm`` 1); it bounds how far
             the ReLU core's state and the location mean can grow, which otherwise saturates the location
             head and sends glimpses to the border.
+        location_baseline: what the location policy's return is compared with: ``"learned"`` (the default, the
+            paper's ``b_t = Linear(h_t)``) or ``"classifier"``: the log-probability the action network gives the
+            true class from ``h_t``, the state where the location was chosen (needs
+            ``location_reward="log_likelihood"``; detached). The advantage is then how much the rest of the path
+            raised the classifier's belief in the true class. Beyond the paper: a baseline that knows how well
+            the scene is going for this path so far, which the learned one cannot (it does not see the label).
         paths_per_scene: glimpse paths sampled per scene in each batch (1, the default, is the paper's). With
             M > 1 every scene is shown to M consecutive envs (the env's ``scene_repeats``, set here when
             ``env`` is an id; ``n_envs`` counts episodes, so it holds ``n_envs / M`` scenes), and the location
@@ -137,7 +143,7 @@ class RAM(BaseAlgorithm):
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
                  entropy_coef: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
                  reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
-                 paths_per_scene: int = 1, max_weight_norm: float | None = None,
+                 location_baseline: str = "learned", paths_per_scene: int = 1, max_weight_norm: float | None = None,
                  env_kwargs: dict | None = None, policy_kwargs: dict | None = None, stats_window_size: int = 100,
                  tensorboard_log: str | None = None, verbose: int = 0, seed: int | None = None,
                  device: torch.device | str = "auto", _init_setup_model: bool = True):
@@ -159,6 +165,11 @@ class RAM(BaseAlgorithm):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
         if reinforce_reduction not in ("sum", "mean"):
             raise ValueError(f"reinforce_reduction must be 'sum' or 'mean', got {reinforce_reduction!r}")
+        if location_baseline not in ("learned", "classifier"):
+            raise ValueError(f"location_baseline must be 'learned' or 'classifier', got {location_baseline!r}")
+        if location_baseline == "classifier" and (location_reward != "log_likelihood" or paths_per_scene > 1):
+            raise ValueError("location_baseline='classifier' needs location_reward='log_likelihood' and one path "
+                             "per scene")
         if location_reward not in ("success", "log_likelihood"):
             raise ValueError(f"location_reward must be 'success' or 'log_likelihood', got {location_reward!r}")
         if hybrid not in (True, False, "auto"):
@@ -183,6 +194,7 @@ class RAM(BaseAlgorithm):
         self.clip_logprob = bool(clip_logprob)
         self.location_reward = location_reward
         self.paths_per_scene = paths_per_scene
+        self.location_baseline = location_baseline
         if max_weight_norm is not None and not max_weight_norm > 0:
             raise ValueError(f"max_weight_norm must be > 0 or None, got {max_weight_norm}")
         self.max_weight_norm = max_weight_norm
@@ -243,7 +255,7 @@ class RAM(BaseAlgorithm):
             # ---- one batch of episodes, the graph kept for backprop through time
             obs = self._last_obs
             state = policy.initial_state(n)
-            location_logp, choice_logp, choice_entropy, baselines, distances = [], [], [], [], []
+            location_logp, choice_logp, choice_entropy, baselines, distances, step_logits = [], [], [], [], [], []
             while True:
                 out = policy(torch.as_tensor(obs["glimpse"], device=device),
                              torch.as_tensor(obs["location"], device=device), state)
@@ -269,6 +281,7 @@ class RAM(BaseAlgorithm):
                 if not callback.on_step():
                     continue_training = False
                 baselines.append(out.baseline)
+                step_logits.append(out.logits)
                 if dones.any():
                     break
                 scored = next_location.clamp(-1.0, 1.0) if self.clip_logprob else next_location
@@ -290,6 +303,10 @@ class RAM(BaseAlgorithm):
                     returns = -F.cross_entropy(out.logits.detach(), labels, reduction="none")
             b = torch.stack(baselines, dim=1)                      # (n, T)
             advantage = location_advantage(returns, b, getattr(self, "paths_per_scene", 1))
+            if getattr(self, "location_baseline", "learned") == "classifier":
+                logp = torch.stack(step_logits, dim=1).detach().log_softmax(dim=2)  # (n, T, classes)
+                belief = logp.gather(2, labels[:, None, None].expand(-1, logp.shape[1], 1)).squeeze(2)
+                advantage = returns[:, None].detach() - belief
             if self.normalize_advantage:
                 advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
             loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))

@@ -374,3 +374,26 @@ def test_ram_says_which_env_it_needs(make):
     with pytest.raises(ValueError, match=r"batched ram-env VecEnv: pass an env id or ram_env.make_sb3_vec_env.*"
                                          r"not (DummyVecEnv of Monitor|PassiveEnvChecker|OrderEnforcing)"):
         RAM("RAMPolicy", make())
+
+
+def test_classifier_baseline_compares_the_final_belief_with_the_belief_where_each_location_was_chosen():
+    with pytest.raises(ValueError, match="location_baseline='classifier' needs"):
+        small_model(location_baseline="classifier")
+    with pytest.raises(ValueError, match="location_baseline must be"):
+        small_model(location_baseline="scene")
+
+    class Record(BaseCallback):
+        def _on_rollout_end(self) -> None:
+            self.logits = torch.stack([logits.detach() for logits in self.locals["step_logits"]], dim=1)
+            self.logp = torch.stack([logp.detach() for logp in self.locals["location_logp"]], dim=1)
+            self.labels = torch.as_tensor([info["label"] for info in self.locals["infos"]])
+
+        def _on_step(self) -> bool:
+            return True
+
+    model, record = small_model(location_reward="log_likelihood", location_baseline="classifier"), Record()
+    model.learn(8 * 3, callback=record)
+    belief = record.logits.log_softmax(dim=2).gather(2, record.labels[:, None, None].expand(-1, 3, 1)).squeeze(2)
+    advantage = belief[:, -1:] - belief  # the final belief in the true class minus the belief at each step
+    expected = -(record.logp * advantage[:, :-1]).sum(dim=1).mean()
+    assert model.logger.name_to_value["train/loss_reinforce"] == pytest.approx(float(expected), rel=1e-5)
