@@ -30,6 +30,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
 
+from agents.config import EVAL_SEED
 from ram_env.datasets import canonical_name, load_dataset
 from ram_env.scenes import SceneGenerator
 
@@ -229,7 +230,7 @@ def train_classifier(model: nn.Module, task: str | dict[str, Any], steps: int | 
 
 @torch.no_grad()
 def evaluate_classifier(model: nn.Module, dataset: Dataset = "mnist", split: str = "test", image_size: int = 28,
-                        n_clutter: int = 0, clutter_size: int = 8, seed: int = 12345, batch_size: int = 1000,
+                        n_clutter: int = 0, clutter_size: int = 8, seed: int = EVAL_SEED, batch_size: int = 1000,
                         data_dir: str | None = None, device: str | torch.device = "cpu") -> float:
     """Test error in % over every image of ``split`` exactly once (10k for ``"test"``).
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import shlex
@@ -24,32 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo")
-
-# RAM's hyperparameters per task family (Catch: an LSTM core, as in the paper).
-RAM_DEFAULTS = {
-    # init_scale=0.1 (uniform init, as the Torch reproductions): lower validation error on MNIST and cluttered
-    # MNIST than PyTorch's default init at the same budget (benchmarks/results/hyper_search.md).
-    "classification": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=100, core="rnn",
-                           policy_kwargs={"init_scale": 0.1}),
-    # Catch: the paper's loss alone (Adam 1e-3, 64 episodes) stayed at chance; see agents.ram.RAM's docstring.
-    "catch": dict(learning_rate=3e-4, optimizer="adam", location_std=0.1, n_envs=128, core="lstm", lr_decay="linear",
-                  normalize_advantage=True, entropy_coef=0.01, location_lr_scale=1.0,
-                  policy_kwargs={"scale_gain": 4.0}),
-}
-DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 3_000_000}
-
-
-def ram_hyperparameters(family: str, overrides: dict | None = None, policy_overrides: dict | None = None) -> dict:
-    """``RAM_DEFAULTS[family]`` (a deep copy, ``n_envs`` included) with ``overrides`` on top; ``policy_overrides``
-    are merged key by key into the defaults' ``policy_kwargs`` instead of replacing them."""
-    kwargs = copy.deepcopy(RAM_DEFAULTS[family])
-    policy_kwargs = {**kwargs.pop("policy_kwargs", {}), **(policy_overrides or {})}
-    kwargs.update(copy.deepcopy(overrides or {}))
-    if policy_kwargs:
-        kwargs["policy_kwargs"] = policy_kwargs
-    return kwargs
-
+from agents.config import ALGOS, DEFAULT_TIMESTEPS, EVAL_SEED, SB3_DEFAULTS, SB3_N_ENVS, RAM_DEFAULTS, \
+    default_n_envs, ram_hyperparameters, task_family
 
 class CLIError(Exception):
     """An error a user can fix: printed as one line, exit status 2."""
@@ -113,10 +88,6 @@ def torch_device(value: str) -> str:
     return value
 
 
-def task_family(env_id: str) -> str:
-    return "catch" if "Catch" in env_id else "classification"
-
-
 def _check_env_id(env_id: str) -> None:
     import gymnasium as gym
 
@@ -139,10 +110,10 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
         from agents.ram import RAM
 
         user = {**algo_kwargs, **{k: v for k, v in ram_kwargs.items() if v is not None}}
+        if n_envs is not None:
+            user["n_envs"] = n_envs
         kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
-        n = n_envs or kwargs.pop("n_envs")
-        kwargs.pop("n_envs", None)
-        venv = make_sb3_vec_env(env_id, n_envs=n, seed=seed, env_kwargs=env_kwargs)
+        venv = make_sb3_vec_env(env_id, n_envs=kwargs["n_envs"], seed=seed, env_kwargs=env_kwargs)
         return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
 
     if ram_kwargs.get("policy_kwargs"):
@@ -153,12 +124,13 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
 
     policy_kwargs = dict(features_extractor_class=GlimpseExtractor)
     common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
+    algo_kwargs = {**SB3_DEFAULTS.get(algo, {}), **algo_kwargs}
+    n_envs = n_envs or SB3_N_ENVS[algo]
     if algo == "dqn":
         env_kwargs = {**env_kwargs, "action_mode": "discrete"}
-        venv = make_sb3_vec_env(env_id, n_envs=n_envs or 8, seed=seed, env_kwargs=env_kwargs)
-        dqn_kwargs = {"learning_starts": 1000, "buffer_size": 100_000, **algo_kwargs}
-        return DQN("MultiInputPolicy", venv, **dqn_kwargs, **common), env_kwargs
-    venv = make_sb3_vec_env(env_id, n_envs=n_envs or 16, seed=seed, env_kwargs=env_kwargs)
+        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+        return DQN("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
+    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     if algo == "ppo":
         return PPO("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
     if algo == "a2c":
@@ -227,7 +199,7 @@ def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
     return kwargs
 
 
-def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: int = 12345) -> int:
+def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: int = EVAL_SEED) -> int:
     """The episode count of an evaluation: the whole split (or 1000 games) by default; never more
     episodes than a classification split holds, since the extra ones would score images twice and
     the interval would claim more certainty than the split gives."""
@@ -251,7 +223,7 @@ def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: in
     return episodes
 
 
-def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = 12345,
+def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = EVAL_SEED,
                    n_envs: int = 500, paths: int = 1):
     """Deterministic success rate (``paths=1``), or RAM's accuracy averaged over ``paths`` sampled glimpse paths."""
     from agents.evaluation import evaluate, evaluate_paths
@@ -707,8 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=non_negative_int, default=None, help="default: 0")
     t.add_argument("--out", default=None, help="output folder (default runs/ENV-ALGO-seedS)")
     t.add_argument("--n-envs", type=positive_int, default=None,
-                   help="episodes per batch (default: RAM 100 on classification, 128 on Catch; PPO/A2C/"
-                        "recurrent-ppo 16; DQN 8)")
+                   help="episodes per batch (default: RAM " + ", ".join(
+                       f"{default_n_envs('ram', family)} on {family}" for family in RAM_DEFAULTS) + "; "
+                        + ", ".join(f"{algo} {n}" for algo, n in SB3_N_ENVS.items()) + ")")
     t.add_argument("--split", default=None, help="training split of classification tasks (default: train)")
     t.add_argument("--env-kwargs", default=None, help='JSON, e.g. \'{"n_glimpses": 8}\'')
     t.add_argument("--learning-rate", type=positive_float, default=None)

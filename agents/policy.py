@@ -69,7 +69,8 @@ class RAMPolicy(BasePolicy):
             optimizer parameter group; 1.0, the default, keeps one group as before). Beyond the paper,
             which uses one learning rate: a smaller one keeps the location policy from drifting while
             the reward still says little about where to look (see :class:`agents.ram.RAM`).
-        optimizer_class, optimizer_kwargs: the optimizer (SGD with momentum 0.9 by default, as in the paper).
+        optimizer_class, optimizer_kwargs: the optimizer: Adam by default, as :class:`agents.ram.RAM`'s; with
+            ``torch.optim.SGD`` and no ``optimizer_kwargs``, momentum 0.9 (the paper's).
     """
 
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
@@ -77,7 +78,7 @@ class RAMPolicy(BasePolicy):
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
                  location_squash: str = "tanh", location_input_norm: bool = False,
                  stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
-                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
             optimizer_kwargs = {"momentum": 0.9} if optimizer_class is torch.optim.SGD else {}

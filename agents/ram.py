@@ -120,7 +120,7 @@ class RAM(BaseAlgorithm):
         env_kwargs: keyword arguments for the env when ``env`` is an id.
         policy_kwargs, tensorboard_log, verbose, seed, device: as in SB3.
 
-    Catch (``RAM_DEFAULTS["catch"]`` in :mod:`agents.cli`): with the paper's loss alone and Adam at
+    Catch (``RAM_DEFAULTS["catch"]`` in :mod:`agents.config`): with the paper's loss alone and Adam at
     1e-3, the game-action policy collapses onto one action within a few dozen updates and the
     location mean drifts into a corner; catch rate stays at chance (8%). The Catch defaults add the
     options above, Adam at 3e-4 decayed linearly, 128 episodes per batch and ``scale_gain=4`` (see

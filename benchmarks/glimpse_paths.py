@@ -29,13 +29,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
+from agents.config import EVAL_SEED  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-EVAL_SEED = 12345  # paper_tables' scene seed: the same test scenes
 BORDER = 0.95
 
 
 def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
-    from agents.cli import evaluation_env_kwargs, load_checkpoint, run_evaluation, task_family
+    from agents.cli import evaluation_env_kwargs, load_checkpoint, run_evaluation
+    from agents.config import task_family
     from agents.evaluation import evaluate_paths
     from ram_env import make_sb3_vec_env
 

@@ -238,13 +238,13 @@ def test_ram_learns_mnist_far_above_chance_on_a_small_budget():
 
 
 def test_ram_learns_catch_above_chance_on_a_small_budget():
-    """The Catch defaults of ``ram train`` (agents.cli.RAM_DEFAULTS) learn from the final reward alone.
+    """The Catch defaults of ``ram train`` (agents.config.RAM_DEFAULTS) learn from the final reward alone.
 
     A 12x12 screen (11 steps per episode) keeps this under a minute on one core: a random policy
     catches 2/12 = 16.7% there; 200k steps (~17k episodes) reach ~30%. On the default 24x24 screen
     learning starts only after ~1M steps (see agents.ram.RAM).
     """
-    from agents.cli import RAM_DEFAULTS
+    from agents.config import RAM_DEFAULTS
 
     kwargs = dict(RAM_DEFAULTS["catch"], learning_rate=1e-3)
     n_envs = kwargs.pop("n_envs")
@@ -374,3 +374,14 @@ def test_ram_says_which_env_it_needs(make):
     with pytest.raises(ValueError, match=r"batched ram-env VecEnv: pass an env id or ram_env.make_sb3_vec_env.*"
                                          r"not (DummyVecEnv of Monitor|PassiveEnvChecker|OrderEnforcing)"):
         RAM("RAMPolicy", make())
+
+
+def test_policy_defaults_to_rams_optimizer_and_keeps_sgd_momentum():
+    """RAMPolicy alone builds what RAM builds (Adam); SGD chosen without kwargs gets the paper's momentum."""
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=2, env_kwargs=KW)
+    policy = RAMPolicy(venv.observation_space, venv.action_space, lambda _: 1e-3)
+    assert type(policy.optimizer) is torch.optim.Adam
+    assert type(small_model().policy.optimizer) is torch.optim.Adam
+    sgd = RAMPolicy(venv.observation_space, venv.action_space, lambda _: 1e-3, optimizer_class=torch.optim.SGD)
+    assert sgd.optimizer.defaults["momentum"] == 0.9
+    assert type(small_model(optimizer="sgd").policy.optimizer) is torch.optim.SGD
