@@ -139,9 +139,9 @@ def resolve_task(task: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(task, str):
         import ram_env
 
-        if task not in ram_env.ENVIRONMENTS or "Catch" in task:
+        if task not in ram_env.ENVIRONMENTS or not ram_env.is_classification(task):
             raise ValueError(f"{task!r} is not a ram-env classification id; known: "
-                             f"{', '.join(k for k in ram_env.ENVIRONMENTS if 'Catch' not in k)}")
+                             f"{', '.join(k for k in ram_env.ENVIRONMENTS if ram_env.is_classification(k))}")
         task = ram_env.ENVIRONMENTS[task][2]
     if not isinstance(task, dict):
         raise TypeError(f"task must be an env id or a dict of env kwargs, got {type(task).__name__}")

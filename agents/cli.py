@@ -211,15 +211,15 @@ def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: in
         venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
     except (ValueError, TypeError) as exc:  # a bad --split names itself
         raise CLIError(str(exc)) from None
-    task = venv.get_attr("core")[0].task
+    n_images = venv.n_images
     venv.close()
-    if not hasattr(task, "n_images"):
+    if n_images is None:
         return 1000 if episodes is None else episodes
     if episodes is None:
-        return task.n_images
-    if episodes > task.n_images:
-        raise CLIError(f"{episodes} episodes is more than the {task.n_images} images of split "
-                       f"{kwargs.get('split')!r}: each image is scored once (at most {task.n_images})")
+        return n_images
+    if episodes > n_images:
+        raise CLIError(f"{episodes} episodes is more than the {n_images} images of split "
+                       f"{kwargs.get('split')!r}: each image is scored once (at most {n_images})")
     return episodes
 
 
@@ -586,7 +586,7 @@ def episode_frames(model, venv, episodes: int) -> list[np.ndarray]:
     the terminal state (the Catch ball landed, the class said) with the outcome written on it.
 
     Steps the batched core directly rather than the SB3 adapter, which resets a finished episode
-    before the caller could draw it.
+    before the caller could draw it (the one place an agent-side caller holds the core: rendering).
     """
     from ram_env.envs.base import _info_at
 
@@ -601,19 +601,18 @@ def episode_frames(model, venv, episodes: int) -> list[np.ndarray]:
             _, terminated, info = core.step(action)
             start = np.zeros(1, bool)
             if terminated[0]:
-                frames.append(_final_frame(core.render(0), _info_at(info, 0), core))
+                frames.append(_final_frame(core.render(0), _info_at(info, 0), venv.choice_names))
                 core.reset()
                 start = np.ones(1, bool)
                 break
     return frames
 
 
-def _final_frame(last: np.ndarray, info: dict, core) -> np.ndarray:
+def _final_frame(last: np.ndarray, info: dict, names: tuple[str, ...]) -> np.ndarray:
     import cv2
 
     frame = last.copy()  # the terminal state's frame
     if "label" in info:
-        names = core.task.choice_names
         text = f"said {names[info['prediction']]}, was {names[info['label']]}"
     else:
         text = "caught!" if info.get("is_success") else "missed"

@@ -256,7 +256,7 @@ class AttentionMeter:
         if target is None:
             return None
         image_shape = tuple(venv.get_attr("image_shape")[0])
-        return cls(target, image_shape, space["glimpse"].shape[-1], int(space["step"].n), venv.num_envs)
+        return cls(target, image_shape, space["glimpse"].shape[-1], venv.get_attr("episode_length")[0], venv.num_envs)
 
     def _boxes(self, targets: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         """Target centres (n, 2) and boxes (n, 4), in pixels."""

@@ -64,7 +64,7 @@ def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
     venv = test_env()
     obs, state, starts = venv.reset(), None, np.ones(n_envs, bool)
     locations = []
-    for _ in range(int(venv.observation_space["step"].n)):
+    for _ in range(venv.episode_length):
         locations.append(obs["location"].copy())  # where this step's glimpse was taken
         action, state = model.predict(obs, state=state, episode_start=starts, deterministic=True)
         starts = np.zeros(n_envs, bool)

@@ -216,7 +216,7 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
              "machine and hyperparameters.", ""]
     envs = [e for e in list(ENVS) + sorted({r["env_id"] for r in records}) if any(r["env_id"] == e for r in records)]
     for env_id in dict.fromkeys(envs):
-        what = "catch rate" if "Catch" in env_id else "test accuracy"
+        what = "test accuracy" if task_family(env_id) == "classification" else "catch rate"
         lines += [f"## {env_id}", "", f"| agent | {what} (95% CI) | seeds | env steps | train time / seed | commands |",
                   "|---|---:|---:|---:|---:|---|"]
         fig, ax = plt.subplots(figsize=(7, 4.2))

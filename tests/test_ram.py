@@ -273,8 +273,7 @@ def test_location_advantage_uses_the_learned_baseline_or_the_scenes_other_paths(
 
 def test_paths_per_scene_builds_the_repeating_env_and_rejects_one_that_does_not_repeat():
     model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=8, paths_per_scene=4, env_kwargs=KW, seed=0)
-    task = model.env.get_attr("core")[0].task
-    assert task.scene_repeats == 4
+    assert model.env.get_attr("scene_repeats")[0] == 4
     model.learn(8 * 3 * 2)
     assert model.n_updates == 2
     with pytest.raises(ValueError, match="scene_repeats=4"):
