@@ -337,9 +337,8 @@ def evaluate_paths(model, make_venv: Callable[[], Any], n_episodes: int, paths: 
             while len(path_labels) < n_episodes:
                 out = policy(torch.as_tensor(obs["glimpse"], device=policy.device).float(),
                              torch.as_tensor(obs["location"], device=policy.device).float(), state)
-                noise = torch.randn(out.location_mean.shape, generator=generator, device=policy.device)
-                location = out.location_mean + policy.location_std * noise
-                action = policy.encode_action(location, out.logits.argmax(dim=1)).cpu().numpy()
+                act = policy.act(out, generator=generator)
+                action = policy.encode_action(act.location, act.choice)
                 obs, _, dones, infos = venv.step(action)
                 state = out.state
                 if dones.any():

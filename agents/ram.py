@@ -248,16 +248,12 @@ class RAM(BaseAlgorithm):
                 out = policy(torch.as_tensor(obs["glimpse"], device=device),
                              torch.as_tensor(obs["location"], device=device), state)
                 state = out.state
-                location_dist = policy.location_distribution(out.location_mean)
-                next_location = location_dist.sample()
-                if policy.stochastic_choice:
-                    choice_dist = torch.distributions.Categorical(logits=out.logits)
-                    choice = choice_dist.sample()
-                    choice_logp.append(choice_dist.log_prob(choice))
-                    choice_entropy.append(choice_dist.entropy())
-                else:
-                    choice = out.logits.argmax(dim=1)
-                action = policy.encode_action(next_location, choice).cpu().numpy()
+                act = policy.act(out)
+                location_dist, next_location = act.location_dist, act.location
+                if act.choice_dist is not None:
+                    choice_logp.append(act.choice_dist.log_prob(act.choice))
+                    choice_entropy.append(act.choice_dist.entropy())
+                action = policy.encode_action(next_location, act.choice)
                 obs, rewards, dones, infos = env.step(action)
                 if not dones.any() and target_key in infos[0]:
                     # Where the next glimpse went against the target of the episode it is in (pixels).
