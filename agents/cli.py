@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.config import ALGOS, DEFAULT_TIMESTEPS, EVAL_SEED, SB3_DEFAULTS, SB3_N_ENVS, RAM_DEFAULTS, \
-    default_n_envs, ram_hyperparameters, task_family
+from agents.config import ALGOS, DEFAULT_TIMESTEPS, RAM_DEFAULTS, SB3_N_ENVS, default_n_envs, task_family
+from agents.evaluation import evaluation_env_kwargs, evaluation_episodes, run_evaluation
+from agents.models import SetupError, build_model, checkpoint_meta, load_checkpoint
 
-class CLIError(Exception):
+class CLIError(SetupError):
     """An error a user can fix: printed as one line, exit status 2."""
 
 
@@ -96,158 +97,6 @@ def _check_env_id(env_id: str) -> None:
     if env_id not in ram_env.ENVIRONMENTS:
         raise CLIError(f"unknown env {env_id!r}; known: {', '.join(ram_env.ENVIRONMENTS)}")
     gym.spec(env_id)
-
-
-def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
-                ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None):
-    """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
-    trial's settings) go to the algorithm's constructor; for RAM, ``ram_kwargs``' non-None values win over them."""
-    algo_kwargs = dict(algo_kwargs or {})
-    from ram_env import make_sb3_vec_env
-
-    family = task_family(env_id)
-    if algo == "ram":
-        from agents.ram import RAM
-
-        user = {**algo_kwargs, **{k: v for k, v in ram_kwargs.items() if v is not None}}
-        if n_envs is not None:
-            user["n_envs"] = n_envs
-        kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
-        venv = make_sb3_vec_env(env_id, n_envs=kwargs["n_envs"], seed=seed, env_kwargs=env_kwargs)
-        return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
-
-    if ram_kwargs.get("policy_kwargs"):
-        raise CLIError(f"--policy-kwargs is for --algo ram; {algo} uses the GlimpseExtractor policy")
-    from stable_baselines3 import A2C, DQN, PPO
-
-    from agents.extractors import GlimpseExtractor
-
-    policy_kwargs = dict(features_extractor_class=GlimpseExtractor)
-    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
-    algo_kwargs = {**SB3_DEFAULTS.get(algo, {}), **algo_kwargs}
-    n_envs = n_envs or SB3_N_ENVS[algo]
-    if algo == "dqn":
-        env_kwargs = {**env_kwargs, "action_mode": "discrete"}
-        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-        return DQN("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
-    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-    if algo == "ppo":
-        return PPO("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
-    if algo == "a2c":
-        return A2C("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
-    from sb3_contrib import RecurrentPPO
-
-    return RecurrentPPO("MultiInputLstmPolicy", venv, **algo_kwargs, **common), env_kwargs
-
-
-def algo_class(algo: str):
-    if algo == "ram":
-        from agents.ram import RAM
-
-        return RAM
-    if algo == "recurrent-ppo":
-        from sb3_contrib import RecurrentPPO
-
-        return RecurrentPPO
-    import stable_baselines3
-
-    return getattr(stable_baselines3, algo.upper())
-
-
-PUBLISHED_INDEX = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "models" / "index.json"
-
-
-def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | None:
-    """The file of a published cell (``benchmarks/results/models/index.json``), or None if ``name`` is none."""
-    if not index.exists():
-        return None
-    entries = {e["cell"]: e for e in json.loads(index.read_text())}
-    entry = entries.get(name)
-    return None if entry is None else index.parents[1] / entry["path"]
-
-
-def load_checkpoint(path: str, env=None):
-    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
-    from stable_baselines3.common.save_util import load_from_zip_file
-
-    p = Path(path)
-    if not p.exists() and (published := published_checkpoint(path)) is not None:
-        p = published
-    if p.is_dir():
-        p = p / "model.zip"
-    if not p.exists():
-        raise CLIError(f"checkpoint not found: {p} (nor is it a published cell: see {PUBLISHED_INDEX.with_suffix('.md')})")
-    try:
-        data, _, _ = load_from_zip_file(p, load_data=True, device="cpu")
-    except Exception as exc:  # a truncated or foreign file
-        raise CLIError(f"cannot read checkpoint {p}: {exc}") from None
-    meta = (data or {}).get("ram_meta")
-    if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
-        raise CLIError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
-    try:
-        model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise CLIError(f"cannot load {p} as a {meta['algo']} model: {exc}") from None
-    return model, meta
-
-
-def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
-    kwargs = dict(meta.get("env_kwargs", {}))
-    if task_family(meta["env_id"]) == "classification":
-        kwargs["split"] = split or meta.get("eval_split", "test")
-        kwargs["shuffle"] = False  # walk the split: every test image once
-    return kwargs
-
-
-def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: int = EVAL_SEED) -> int:
-    """The episode count of an evaluation: the whole split (or 1000 games) by default; never more
-    episodes than a classification split holds, since the extra ones would score images twice and
-    the interval would claim more certainty than the split gives."""
-    from ram_env import make_sb3_vec_env
-
-    if episodes is not None and episodes < 1:
-        raise CLIError(f"the number of evaluation episodes must be >= 1, got {episodes}")
-    try:
-        venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
-    except (ValueError, TypeError) as exc:  # a bad --split names itself
-        raise CLIError(str(exc)) from None
-    n_images = venv.n_images
-    venv.close()
-    if n_images is None:
-        return 1000 if episodes is None else episodes
-    if episodes is None:
-        return n_images
-    if episodes > n_images:
-        raise CLIError(f"{episodes} episodes is more than the {n_images} images of split "
-                       f"{kwargs.get('split')!r}: each image is scored once (at most {n_images})")
-    return episodes
-
-
-def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = EVAL_SEED,
-                   n_envs: int = 500, paths: int = 1):
-    """Deterministic success rate (``paths=1``), or RAM's accuracy averaged over ``paths`` sampled glimpse paths."""
-    from agents.evaluation import evaluate, evaluate_paths
-    from ram_env import make_sb3_vec_env
-
-    if paths != 1:
-        if paths < 1:
-            raise CLIError(f"--paths must be >= 1, got {paths}")
-        if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
-            raise CLIError("--paths averages RAM's class probabilities: it is for RAM on classification tasks")
-
-    kwargs = evaluation_env_kwargs(meta, split)
-    episodes = evaluation_episodes(meta, episodes, kwargs, seed)
-    n = min(n_envs, episodes)
-    if task_family(meta["env_id"]) == "classification":
-        while episodes % n:  # a batch size that divides the split, so no image counts twice
-            n -= 1
-    if paths != 1:
-        def make():
-            return make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
-
-        return evaluate_paths(model, make, episodes, paths=paths, seed=seed), dict(kwargs, paths=paths)
-    venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
-    return evaluate(model, venv, episodes, deterministic=True), kwargs
 
 
 # ---------------------------------------------------------------------- commands
@@ -490,8 +339,7 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                                             ram_kwargs, None, algo_kwargs=tuned.get("algo_kwargs"))
         except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
             raise CLIError(str(exc)) from None
-        meta = dict(algo=args.algo, env_id=args.env, env_kwargs=env_kwargs, seed=args.seed, total_timesteps=total,
-                    eval_split="test" if family == "classification" else None)
+        meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total)
         if tuned:
             meta["tuned"] = tuned["source"]
         remaining, reset = total, True
@@ -758,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render, "tune": cmd_tune}
     try:
         return commands[args.command](args)
-    except CLIError as exc:
+    except SetupError as exc:
         print(f"ram: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:  # missing data: the loader's message says where it looked

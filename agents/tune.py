@@ -190,7 +190,7 @@ def make_objective(algo: str, env_id: str, budget: int, env_kwargs: dict, seed: 
     """The function Optuna minimises: one trial's validation error (%) after ``budget`` steps."""
     import optuna
 
-    from agents.cli import build_model
+    from agents.models import build_model
     from agents.config import task_family
 
     family = task_family(env_id)

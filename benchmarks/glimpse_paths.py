@@ -36,7 +36,8 @@ BORDER = 0.95
 
 
 def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
-    from agents.cli import evaluation_env_kwargs, load_checkpoint, run_evaluation
+    from agents.evaluation import evaluation_env_kwargs, run_evaluation
+    from agents.models import load_checkpoint
     from agents.config import task_family
     from agents.evaluation import evaluate_paths
     from ram_env import make_sb3_vec_env

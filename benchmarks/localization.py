@@ -85,7 +85,8 @@ def score_table_model(record: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def score_run(folder: Path, catch_episodes: int) -> dict[str, Any]:
     """A ``ram train`` run folder, scored as ``ram evaluate`` scores it (one deterministic pass)."""
-    from agents.cli import load_checkpoint, run_evaluation
+    from agents.evaluation import run_evaluation
+    from agents.models import load_checkpoint
     from agents.config import task_family
 
     model, meta = load_checkpoint(str(folder / "model.zip"))

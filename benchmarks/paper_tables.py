@@ -233,6 +233,7 @@ def run_supervised(dataset: str, task: str, spec: dict, seed: int, budget: dict)
 def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: Path | None = None
             ) -> dict[str, Any]:
     from agents.config import ram_hyperparameters
+    from agents.models import checkpoint_meta
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
@@ -253,8 +254,7 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
         # Kept so a cell can be re-scored or rendered later (`ram evaluate` / `ram render` read ram_meta).
         name = f"{dataset}_{task}_{row}_seed{seed}_{budget_text(budget).split()[0]}.zip"
         if not fixed:
-            model.ram_meta = dict(algo="ram", env_id=env_id, env_kwargs=dict(env_kwargs, split="train"), seed=seed,
-                                  total_timesteps=budget["timesteps"], eval_split="test")
+            model.ram_meta = checkpoint_meta("ram", env_id, dict(env_kwargs, split="train"), seed, budget["timesteps"])
         model.save(models / name, optimizer=False)
         extra["model"] = f"models/{name}"
     t0 = time.perf_counter()
@@ -304,7 +304,7 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
 
     The run must have trained RAM on this cell's env and glimpse count, on the whole training split.
     """
-    from agents.cli import load_checkpoint
+    from agents.models import load_checkpoint
 
     spec = parse_row(row)
     summary_path = folder / "summary.json"

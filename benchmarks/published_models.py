@@ -150,9 +150,10 @@ def slim(path: Path, meta: dict[str, Any] | None) -> None:
 
 
 def _meta_from_record(r: dict[str, Any]) -> dict[str, Any]:
-    return dict(algo="ram", env_id=r["env_id"], env_kwargs=dict(r["hyper"].get("env_kwargs", {}), split="train"),
-                seed=r["seed"], total_timesteps=r.get("timesteps_done") or r["budget"]["timesteps"],
-                eval_split="test")
+    from agents.models import checkpoint_meta
+
+    return checkpoint_meta("ram", r["env_id"], dict(r["hyper"].get("env_kwargs", {}), split="train"), r["seed"],
+                           r.get("timesteps_done") or r["budget"]["timesteps"])
 
 
 def tree_checkpoints() -> list[Path]:

@@ -262,7 +262,8 @@ def test_progress_lines_without_a_terminal(tmp_path, capsys):
 
 
 def test_catch_gif_ends_on_the_landing(tmp_path):
-    from agents.cli import episode_frames, load_checkpoint
+    from agents.cli import episode_frames
+    from agents.models import load_checkpoint
     from ram_env import make_sb3_vec_env
 
     out = tmp_path / "run"
