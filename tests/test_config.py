@@ -7,7 +7,7 @@ import pytest
 import ram_env
 from agents.config import RAM_DEFAULTS, default_n_envs, ram_hyperparameters, task_family
 from ram_env import make_sb3_vec_env
-from tests.test_envs_classification import toy_dataset
+from tests.conftest import toy_dataset
 
 
 def test_task_family_reads_the_env_not_its_name():

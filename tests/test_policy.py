@@ -8,7 +8,7 @@ import torch
 from agents import RAMPolicy
 from agents.policy import PolicyStep
 from ram_env import make_sb3_vec_env
-from tests.test_envs_classification import toy_dataset
+from tests.conftest import toy_dataset
 
 KW = dict(dataset=toy_dataset(20), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
 

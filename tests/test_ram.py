@@ -15,7 +15,7 @@ from agents import RAM, RAMPolicy
 from agents.evaluation import evaluate, evaluate_paths, wilson_interval
 from ram_env import make_sb3_vec_env
 from tests.conftest import requires_mnist
-from tests.test_envs_classification import toy_dataset
+from tests.conftest import toy_dataset
 
 KW = dict(dataset=toy_dataset(200), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
 
