@@ -30,6 +30,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
 
+from agents.config import EVAL_SEED
 from ram_env.datasets import canonical_name, load_dataset
 from ram_env.scenes import SceneGenerator
 
@@ -138,9 +139,9 @@ def resolve_task(task: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(task, str):
         import ram_env
 
-        if task not in ram_env.ENVIRONMENTS or "Catch" in task:
+        if task not in ram_env.ENVIRONMENTS or not ram_env.is_classification(task):
             raise ValueError(f"{task!r} is not a ram-env classification id; known: "
-                             f"{', '.join(k for k in ram_env.ENVIRONMENTS if 'Catch' not in k)}")
+                             f"{', '.join(k for k in ram_env.ENVIRONMENTS if ram_env.is_classification(k))}")
         task = ram_env.ENVIRONMENTS[task][2]
     if not isinstance(task, dict):
         raise TypeError(f"task must be an env id or a dict of env kwargs, got {type(task).__name__}")
@@ -229,7 +230,7 @@ def train_classifier(model: nn.Module, task: str | dict[str, Any], steps: int | 
 
 @torch.no_grad()
 def evaluate_classifier(model: nn.Module, dataset: Dataset = "mnist", split: str = "test", image_size: int = 28,
-                        n_clutter: int = 0, clutter_size: int = 8, seed: int = 12345, batch_size: int = 1000,
+                        n_clutter: int = 0, clutter_size: int = 8, seed: int = EVAL_SEED, batch_size: int = 1000,
                         data_dir: str | None = None, device: str | torch.device = "cpu") -> float:
     """Test error in % over every image of ``split`` exactly once (10k for ``"test"``).
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import shlex
@@ -24,34 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo")
+from agents.config import ALGOS, DEFAULT_TIMESTEPS, RAM_DEFAULTS, SB3_N_ENVS, default_n_envs, task_family
+from agents.evaluation import evaluation_env_kwargs, evaluation_episodes, run_evaluation
+from agents.models import SetupError, build_model, checkpoint_meta, load_checkpoint
 
-# RAM's hyperparameters per task family (Catch: an LSTM core, as in the paper).
-RAM_DEFAULTS = {
-    # init_scale=0.1 (uniform init, as the Torch reproductions): lower validation error on MNIST and cluttered
-    # MNIST than PyTorch's default init at the same budget (benchmarks/results/hyper_search.md).
-    "classification": dict(learning_rate=1e-3, optimizer="adam", location_std=0.1, n_envs=100, core="rnn",
-                           policy_kwargs={"init_scale": 0.1}),
-    # Catch: the paper's loss alone (Adam 1e-3, 64 episodes) stayed at chance; see agents.ram.RAM's docstring.
-    "catch": dict(learning_rate=3e-4, optimizer="adam", location_std=0.1, n_envs=128, core="lstm", lr_decay="linear",
-                  normalize_advantage=True, entropy_coef=0.01, location_lr_scale=1.0,
-                  policy_kwargs={"scale_gain": 4.0}),
-}
-DEFAULT_TIMESTEPS = {"classification": 500_000, "catch": 3_000_000}
-
-
-def ram_hyperparameters(family: str, overrides: dict | None = None, policy_overrides: dict | None = None) -> dict:
-    """``RAM_DEFAULTS[family]`` (a deep copy, ``n_envs`` included) with ``overrides`` on top; ``policy_overrides``
-    are merged key by key into the defaults' ``policy_kwargs`` instead of replacing them."""
-    kwargs = copy.deepcopy(RAM_DEFAULTS[family])
-    policy_kwargs = {**kwargs.pop("policy_kwargs", {}), **(policy_overrides or {})}
-    kwargs.update(copy.deepcopy(overrides or {}))
-    if policy_kwargs:
-        kwargs["policy_kwargs"] = policy_kwargs
-    return kwargs
-
-
-class CLIError(Exception):
+class CLIError(SetupError):
     """An error a user can fix: printed as one line, exit status 2."""
 
 
@@ -113,10 +89,6 @@ def torch_device(value: str) -> str:
     return value
 
 
-def task_family(env_id: str) -> str:
-    return "catch" if "Catch" in env_id else "classification"
-
-
 def _check_env_id(env_id: str) -> None:
     import gymnasium as gym
 
@@ -125,157 +97,6 @@ def _check_env_id(env_id: str) -> None:
     if env_id not in ram_env.ENVIRONMENTS:
         raise CLIError(f"unknown env {env_id!r}; known: {', '.join(ram_env.ENVIRONMENTS)}")
     gym.spec(env_id)
-
-
-def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
-                ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None):
-    """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
-    trial's settings) go to the algorithm's constructor; for RAM, ``ram_kwargs``' non-None values win over them."""
-    algo_kwargs = dict(algo_kwargs or {})
-    from ram_env import make_sb3_vec_env
-
-    family = task_family(env_id)
-    if algo == "ram":
-        from agents.ram import RAM
-
-        user = {**algo_kwargs, **{k: v for k, v in ram_kwargs.items() if v is not None}}
-        kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
-        n = n_envs or kwargs.pop("n_envs")
-        kwargs.pop("n_envs", None)
-        venv = make_sb3_vec_env(env_id, n_envs=n, seed=seed, env_kwargs=env_kwargs)
-        return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
-
-    if ram_kwargs.get("policy_kwargs"):
-        raise CLIError(f"--policy-kwargs is for --algo ram; {algo} uses the GlimpseExtractor policy")
-    from stable_baselines3 import A2C, DQN, PPO
-
-    from agents.extractors import GlimpseExtractor
-
-    policy_kwargs = dict(features_extractor_class=GlimpseExtractor)
-    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
-    if algo == "dqn":
-        env_kwargs = {**env_kwargs, "action_mode": "discrete"}
-        venv = make_sb3_vec_env(env_id, n_envs=n_envs or 8, seed=seed, env_kwargs=env_kwargs)
-        dqn_kwargs = {"learning_starts": 1000, "buffer_size": 100_000, **algo_kwargs}
-        return DQN("MultiInputPolicy", venv, **dqn_kwargs, **common), env_kwargs
-    venv = make_sb3_vec_env(env_id, n_envs=n_envs or 16, seed=seed, env_kwargs=env_kwargs)
-    if algo == "ppo":
-        return PPO("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
-    if algo == "a2c":
-        return A2C("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
-    from sb3_contrib import RecurrentPPO
-
-    return RecurrentPPO("MultiInputLstmPolicy", venv, **algo_kwargs, **common), env_kwargs
-
-
-def algo_class(algo: str):
-    if algo == "ram":
-        from agents.ram import RAM
-
-        return RAM
-    if algo == "recurrent-ppo":
-        from sb3_contrib import RecurrentPPO
-
-        return RecurrentPPO
-    import stable_baselines3
-
-    return getattr(stable_baselines3, algo.upper())
-
-
-PUBLISHED_INDEX = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "models" / "index.json"
-
-
-def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | None:
-    """The file of a published cell (``benchmarks/results/models/index.json``), or None if ``name`` is none."""
-    if not index.exists():
-        return None
-    entries = {e["cell"]: e for e in json.loads(index.read_text())}
-    entry = entries.get(name)
-    return None if entry is None else index.parents[1] / entry["path"]
-
-
-def load_checkpoint(path: str, env=None):
-    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
-    from stable_baselines3.common.save_util import load_from_zip_file
-
-    p = Path(path)
-    if not p.exists() and (published := published_checkpoint(path)) is not None:
-        p = published
-    if p.is_dir():
-        p = p / "model.zip"
-    if not p.exists():
-        raise CLIError(f"checkpoint not found: {p} (nor is it a published cell: see {PUBLISHED_INDEX.with_suffix('.md')})")
-    try:
-        data, _, _ = load_from_zip_file(p, load_data=True, device="cpu")
-    except Exception as exc:  # a truncated or foreign file
-        raise CLIError(f"cannot read checkpoint {p}: {exc}") from None
-    meta = (data or {}).get("ram_meta")
-    if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
-        raise CLIError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
-    try:
-        model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise CLIError(f"cannot load {p} as a {meta['algo']} model: {exc}") from None
-    return model, meta
-
-
-def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
-    kwargs = dict(meta.get("env_kwargs", {}))
-    if task_family(meta["env_id"]) == "classification":
-        kwargs["split"] = split or meta.get("eval_split", "test")
-        kwargs["shuffle"] = False  # walk the split: every test image once
-    return kwargs
-
-
-def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: int = 12345) -> int:
-    """The episode count of an evaluation: the whole split (or 1000 games) by default; never more
-    episodes than a classification split holds, since the extra ones would score images twice and
-    the interval would claim more certainty than the split gives."""
-    from ram_env import make_sb3_vec_env
-
-    if episodes is not None and episodes < 1:
-        raise CLIError(f"the number of evaluation episodes must be >= 1, got {episodes}")
-    try:
-        venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
-    except (ValueError, TypeError) as exc:  # a bad --split names itself
-        raise CLIError(str(exc)) from None
-    task = venv.get_attr("core")[0].task
-    venv.close()
-    if not hasattr(task, "n_images"):
-        return 1000 if episodes is None else episodes
-    if episodes is None:
-        return task.n_images
-    if episodes > task.n_images:
-        raise CLIError(f"{episodes} episodes is more than the {task.n_images} images of split "
-                       f"{kwargs.get('split')!r}: each image is scored once (at most {task.n_images})")
-    return episodes
-
-
-def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = 12345,
-                   n_envs: int = 500, paths: int = 1):
-    """Deterministic success rate (``paths=1``), or RAM's accuracy averaged over ``paths`` sampled glimpse paths."""
-    from agents.evaluation import evaluate, evaluate_paths
-    from ram_env import make_sb3_vec_env
-
-    if paths != 1:
-        if paths < 1:
-            raise CLIError(f"--paths must be >= 1, got {paths}")
-        if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
-            raise CLIError("--paths averages RAM's class probabilities: it is for RAM on classification tasks")
-
-    kwargs = evaluation_env_kwargs(meta, split)
-    episodes = evaluation_episodes(meta, episodes, kwargs, seed)
-    n = min(n_envs, episodes)
-    if task_family(meta["env_id"]) == "classification":
-        while episodes % n:  # a batch size that divides the split, so no image counts twice
-            n -= 1
-    if paths != 1:
-        def make():
-            return make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
-
-        return evaluate_paths(model, make, episodes, paths=paths, seed=seed), dict(kwargs, paths=paths)
-    venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
-    return evaluate(model, venv, episodes, deterministic=True), kwargs
 
 
 # ---------------------------------------------------------------------- commands
@@ -518,8 +339,7 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                                             ram_kwargs, None, algo_kwargs=tuned.get("algo_kwargs"))
         except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
             raise CLIError(str(exc)) from None
-        meta = dict(algo=args.algo, env_id=args.env, env_kwargs=env_kwargs, seed=args.seed, total_timesteps=total,
-                    eval_split="test" if family == "classification" else None)
+        meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total)
         if tuned:
             meta["tuned"] = tuned["source"]
         remaining, reset = total, True
@@ -614,7 +434,7 @@ def episode_frames(model, venv, episodes: int) -> list[np.ndarray]:
     the terminal state (the Catch ball landed, the class said) with the outcome written on it.
 
     Steps the batched core directly rather than the SB3 adapter, which resets a finished episode
-    before the caller could draw it.
+    before the caller could draw it (the one place an agent-side caller holds the core: rendering).
     """
     from ram_env.envs.base import _info_at
 
@@ -629,19 +449,18 @@ def episode_frames(model, venv, episodes: int) -> list[np.ndarray]:
             _, terminated, info = core.step(action)
             start = np.zeros(1, bool)
             if terminated[0]:
-                frames.append(_final_frame(core.render(0), _info_at(info, 0), core))
+                frames.append(_final_frame(core.render(0), _info_at(info, 0), venv.choice_names))
                 core.reset()
                 start = np.ones(1, bool)
                 break
     return frames
 
 
-def _final_frame(last: np.ndarray, info: dict, core) -> np.ndarray:
+def _final_frame(last: np.ndarray, info: dict, names: tuple[str, ...]) -> np.ndarray:
     import cv2
 
     frame = last.copy()  # the terminal state's frame
     if "label" in info:
-        names = core.task.choice_names
         text = f"said {names[info['prediction']]}, was {names[info['label']]}"
     else:
         text = "caught!" if info.get("is_success") else "missed"
@@ -707,8 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=non_negative_int, default=None, help="default: 0")
     t.add_argument("--out", default=None, help="output folder (default runs/ENV-ALGO-seedS)")
     t.add_argument("--n-envs", type=positive_int, default=None,
-                   help="episodes per batch (default: RAM 100 on classification, 128 on Catch; PPO/A2C/"
-                        "recurrent-ppo 16; DQN 8)")
+                   help="episodes per batch (default: RAM " + ", ".join(
+                       f"{default_n_envs('ram', family)} on {family}" for family in RAM_DEFAULTS) + "; "
+                        + ", ".join(f"{algo} {n}" for algo, n in SB3_N_ENVS.items()) + ")")
     t.add_argument("--split", default=None, help="training split of classification tasks (default: train)")
     t.add_argument("--env-kwargs", default=None, help='JSON, e.g. \'{"n_glimpses": 8}\'')
     t.add_argument("--learning-rate", type=positive_float, default=None)
@@ -786,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render, "tune": cmd_tune}
     try:
         return commands[args.command](args)
-    except CLIError as exc:
+    except SetupError as exc:
         print(f"ram: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:  # missing data: the loader's message says where it looked

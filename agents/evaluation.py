@@ -1,5 +1,6 @@
 """Batched evaluation of any ram-env agent (RAM or an SB3 model): success rate with a confidence interval, and
-where its glimpses went.
+where its glimpses went; and how a checkpoint is scored (:func:`run_evaluation`: its evaluation split, every
+image once, on the scenes of :data:`agents.config.EVAL_SEED`).
 
 Attention scores (:class:`AttentionResult`), collected in the same deterministic run as the success rate from the
 target the env reports in ``info`` (``target_center`` / ``target_box`` on classification tasks, ``ball_position`` in
@@ -25,6 +26,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
+
+from agents.config import EVAL_SEED, task_family
+from agents.models import SetupError
 
 
 @dataclass
@@ -256,7 +260,7 @@ class AttentionMeter:
         if target is None:
             return None
         image_shape = tuple(venv.get_attr("image_shape")[0])
-        return cls(target, image_shape, space["glimpse"].shape[-1], int(space["step"].n), venv.num_envs)
+        return cls(target, image_shape, space["glimpse"].shape[-1], venv.get_attr("episode_length")[0], venv.num_envs)
 
     def _boxes(self, targets: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         """Target centres (n, 2) and boxes (n, 4), in pixels."""
@@ -337,9 +341,8 @@ def evaluate_paths(model, make_venv: Callable[[], Any], n_episodes: int, paths: 
             while len(path_labels) < n_episodes:
                 out = policy(torch.as_tensor(obs["glimpse"], device=policy.device).float(),
                              torch.as_tensor(obs["location"], device=policy.device).float(), state)
-                noise = torch.randn(out.location_mean.shape, generator=generator, device=policy.device)
-                location = out.location_mean + policy.location_std * noise
-                action = policy.encode_action(location, out.logits.argmax(dim=1)).cpu().numpy()
+                act = policy.act(out, generator=generator)
+                action = policy.encode_action(act.location, act.choice)
                 obs, _, dones, infos = venv.step(action)
                 state = out.state
                 if dones.any():
@@ -362,3 +365,64 @@ def evaluate_paths(model, make_venv: Callable[[], Any], n_episodes: int, paths: 
     k = int(np.sum(total_probs.argmax(axis=1) == labels))
     low, high = wilson_interval(k, n_episodes)
     return EvalResult(k / n_episodes, low, high, n_episodes, k / n_episodes)
+
+
+# ---------------------------------------------------------------------- evaluating a checkpoint
+def evaluation_env_kwargs(meta: dict, split: str | None) -> dict:
+    """The env kwargs a checkpoint (its ``ram_meta``) is scored with: its own, and on classification tasks the
+    evaluation split (``split``, else the meta's ``eval_split``) walked in order."""
+    kwargs = dict(meta.get("env_kwargs", {}))
+    if task_family(meta["env_id"]) == "classification":
+        kwargs["split"] = split or meta.get("eval_split", "test")
+        kwargs["shuffle"] = False  # walk the split: every test image once
+    return kwargs
+
+
+def evaluation_episodes(meta: dict, episodes: int | None, kwargs: dict, seed: int = EVAL_SEED) -> int:
+    """The episode count of an evaluation: the whole split (or 1000 games) by default; never more
+    episodes than a classification split holds, since the extra ones would score images twice and
+    the interval would claim more certainty than the split gives."""
+    from ram_env import make_sb3_vec_env
+
+    if episodes is not None and episodes < 1:
+        raise SetupError(f"the number of evaluation episodes must be >= 1, got {episodes}")
+    try:
+        venv = make_sb3_vec_env(meta["env_id"], n_envs=1, seed=seed, env_kwargs=kwargs, monitor=False)
+    except (ValueError, TypeError) as exc:  # a bad --split names itself
+        raise SetupError(str(exc)) from None
+    n_images = venv.n_images
+    venv.close()
+    if n_images is None:
+        return 1000 if episodes is None else episodes
+    if episodes is None:
+        return n_images
+    if episodes > n_images:
+        raise SetupError(f"{episodes} episodes is more than the {n_images} images of split "
+                       f"{kwargs.get('split')!r}: each image is scored once (at most {n_images})")
+    return episodes
+
+
+def run_evaluation(model, meta: dict, episodes: int | None, split: str | None = None, seed: int = EVAL_SEED,
+                   n_envs: int = 500, paths: int = 1):
+    """Deterministic success rate (``paths=1``), or RAM's accuracy averaged over ``paths`` sampled glimpse paths."""
+    from ram_env import make_sb3_vec_env
+
+    if paths != 1:
+        if paths < 1:
+            raise SetupError(f"--paths must be >= 1, got {paths}")
+        if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
+            raise SetupError("--paths averages RAM's class probabilities: it is for RAM on classification tasks")
+
+    kwargs = evaluation_env_kwargs(meta, split)
+    episodes = evaluation_episodes(meta, episodes, kwargs, seed)
+    n = min(n_envs, episodes)
+    if task_family(meta["env_id"]) == "classification":
+        while episodes % n:  # a batch size that divides the split, so no image counts twice
+            n -= 1
+    if paths != 1:
+        def make():
+            return make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
+
+        return evaluate_paths(model, make, episodes, paths=paths, seed=seed), dict(kwargs, paths=paths)
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=n, seed=seed, env_kwargs=kwargs, monitor=False)
+    return evaluate(model, venv, episodes, deterministic=True), kwargs

@@ -18,6 +18,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from agents.networks import GlimpseNetwork, LocationNetwork, State, make_core
+from ram_env.actions import box_actions
 
 
 class PolicyStep(NamedTuple):
@@ -28,6 +29,15 @@ class PolicyStep(NamedTuple):
     location_mean: torch.Tensor  # mu_t (batch, 2)
     logits: torch.Tensor      # action-network logits (batch, n_choices)
     baseline: torch.Tensor    # b_t (batch,)
+
+
+class PolicyAction(NamedTuple):
+    """The action :meth:`RAMPolicy.act` takes from a :class:`PolicyStep`, with what REINFORCE scores it by."""
+
+    location: torch.Tensor    # l_{t+1} (batch, 2): sampled from the location policy, or its mean; not yet clipped
+    choice: torch.Tensor      # the class or game action (batch,)
+    location_dist: torch.distributions.Normal  # N(mu_t, location_std^2), the law ``location`` was drawn from
+    choice_dist: torch.distributions.Categorical | None  # the softmax, where the choice was sampled from it
 
 
 def check_ram_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> int:
@@ -69,7 +79,8 @@ class RAMPolicy(BasePolicy):
             optimizer parameter group; 1.0, the default, keeps one group as before). Beyond the paper,
             which uses one learning rate: a smaller one keeps the location policy from drifting while
             the reward still says little about where to look (see :class:`agents.ram.RAM`).
-        optimizer_class, optimizer_kwargs: the optimizer (SGD with momentum 0.9 by default, as in the paper).
+        optimizer_class, optimizer_kwargs: the optimizer: Adam by default, as :class:`agents.ram.RAM`'s; with
+            ``torch.optim.SGD`` and no ``optimizer_kwargs``, momentum 0.9 (the paper's).
     """
 
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
@@ -77,7 +88,7 @@ class RAMPolicy(BasePolicy):
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
                  location_squash: str = "tanh", location_input_norm: bool = False,
                  stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
-                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
             optimizer_kwargs = {"momentum": 0.9} if optimizer_class is torch.optim.SGD else {}
@@ -149,11 +160,33 @@ class RAMPolicy(BasePolicy):
         """The Gaussian location policy N(mu, location_std^2) (independent x and y)."""
         return torch.distributions.Normal(mu, self.location_std)
 
-    def encode_action(self, location: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
-        """The env's box action: location clipped to [-1, 1], then +1 for the choice and -1 elsewhere."""
-        scores = torch.full((choice.shape[0], self.n_choices), -1.0, device=choice.device)
-        scores[torch.arange(choice.shape[0], device=choice.device), choice] = 1.0
-        return torch.cat([location.clamp(-1.0, 1.0), scores], dim=1)
+    def act(self, step: PolicyStep, deterministic: bool = False,
+            generator: torch.Generator | None = None) -> PolicyAction:
+        """The one rule that turns the policy's output into an action (training, ``predict``, path evaluation).
+
+        The location is sampled from N(mu_t, location_std^2) (``generator``: from that torch generator instead
+        of the global one), or mu_t when ``deterministic``. The choice is sampled from the softmax only where
+        ``stochastic_choice`` (REINFORCE on the choice, Catch) and not ``deterministic``; otherwise the argmax.
+        """
+        mu = step.location_mean
+        location_dist = self.location_distribution(mu)
+        if deterministic:
+            location = mu
+        elif generator is None:
+            location = location_dist.sample()
+        else:
+            location = mu + self.location_std * torch.randn(mu.shape, generator=generator, device=mu.device)
+        choice_dist = None
+        if self.stochastic_choice and not deterministic:
+            choice_dist = torch.distributions.Categorical(logits=step.logits)
+            choice = choice_dist.sample()
+        else:
+            choice = step.logits.argmax(dim=1)
+        return PolicyAction(location, choice, location_dist, choice_dist)
+
+    def encode_action(self, location: torch.Tensor, choice: torch.Tensor) -> np.ndarray:
+        """The env's box action (:func:`ram_env.actions.box_actions`), the location clipped to [-1, 1]."""
+        return box_actions(location.clamp(-1.0, 1.0).cpu().numpy(), choice.cpu().numpy(), self.n_choices)
 
     # ------------------------------------------------------------------ SB3 prediction
     def _predict(self, observation, deterministic: bool = False) -> torch.Tensor:
@@ -184,13 +217,8 @@ class RAMPolicy(BasePolicy):
                                                  device=self.device)[:, None]
                     core_state = tuple(s * keep for s in core_state)
             out = self(glimpse, location, core_state)
-            if deterministic:
-                loc, choice = out.location_mean, out.logits.argmax(dim=1)
-            else:
-                loc = self.location_distribution(out.location_mean).sample()
-                choice = (torch.distributions.Categorical(logits=out.logits).sample() if self.stochastic_choice
-                          else out.logits.argmax(dim=1))
-            action = self.encode_action(loc, choice).cpu().numpy()
+            act = self.act(out, deterministic)
+            action = self.encode_action(act.location, act.choice)
         new_state = tuple(s.cpu().numpy() for s in out.state)
         if not vectorized:
             action = action[0]

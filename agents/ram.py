@@ -126,7 +126,7 @@ class RAM(BaseAlgorithm):
         env_kwargs: keyword arguments for the env when ``env`` is an id.
         policy_kwargs, tensorboard_log, verbose, seed, device: as in SB3.
 
-    Catch (``RAM_DEFAULTS["catch"]`` in :mod:`agents.cli`): with the paper's loss alone and Adam at
+    Catch (``RAM_DEFAULTS["catch"]`` in :mod:`agents.config`): with the paper's loss alone and Adam at
     1e-3, the game-action policy collapses onto one action within a few dozen updates and the
     location mean drifts into a corner; catch rate stays at chance (8%). The Catch defaults add the
     options above, Adam at 3e-4 decayed linearly, 128 episodes per batch and ``scale_gain=4`` (see
@@ -260,16 +260,12 @@ class RAM(BaseAlgorithm):
                 out = policy(torch.as_tensor(obs["glimpse"], device=device),
                              torch.as_tensor(obs["location"], device=device), state)
                 state = out.state
-                location_dist = policy.location_distribution(out.location_mean)
-                next_location = location_dist.sample()
-                if policy.stochastic_choice:
-                    choice_dist = torch.distributions.Categorical(logits=out.logits)
-                    choice = choice_dist.sample()
-                    choice_logp.append(choice_dist.log_prob(choice))
-                    choice_entropy.append(choice_dist.entropy())
-                else:
-                    choice = out.logits.argmax(dim=1)
-                action = policy.encode_action(next_location, choice).cpu().numpy()
+                act = policy.act(out)
+                location_dist, next_location = act.location_dist, act.location
+                if act.choice_dist is not None:
+                    choice_logp.append(act.choice_dist.log_prob(act.choice))
+                    choice_entropy.append(act.choice_dist.entropy())
+                action = policy.encode_action(next_location, act.choice)
                 obs, rewards, dones, infos = env.step(action)
                 if not dones.any() and target_key in infos[0]:
                     # Where the next glimpse went against the target of the episode it is in (pixels).

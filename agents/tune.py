@@ -5,7 +5,7 @@
     ram tune --env RAM-Catch-v0 --algo ppo --sampler tpe --storage postgresql://user@host/db
     ram train --params runs/tune-mnist/best.json --total-timesteps 20000000
 
-Each trial trains one agent from ``ram train``'s defaults (:data:`agents.cli.RAM_DEFAULTS` for RAM, SB3's
+Each trial trains one agent from ``ram train``'s defaults (:data:`agents.config.RAM_DEFAULTS` for RAM, SB3's
 for the others) with the values its sampler draws from the algorithm's space (:data:`SPACES`), for
 ``budget`` env steps, on ``train[:55000]`` of a classification task. It is scored by its error (%) on the
 5000 held-out training images ``train[55000:]`` (each once, deterministic policy; never the test split),
@@ -38,9 +38,10 @@ from typing import Any, Callable
 
 from stable_baselines3.common.callbacks import BaseCallback
 
+from agents.config import VALIDATION_SEED
+
 TRAIN_SPLIT = "train[:55000]"
 VALIDATION_SPLIT = "train[55000:]"
-VALIDATION_SEED = 54321  # the validation env's seed (Catch: games the training never plays)
 CATCH_VALIDATION_GAMES = 1000
 SAMPLERS = ("random", "tpe")
 PRUNERS = ("median", "none")
@@ -126,7 +127,7 @@ def split_params(algo: str, params: dict[str, Any]) -> tuple[dict, dict, dict]:
 # ---------------------------------------------------------------------- one trial
 def validation_env(env_id: str, env_kwargs: dict, episodes: int):
     """The held-out env a trial is scored on: ``train[55000:]`` walked in order, or Catch games of another seed."""
-    from agents.cli import task_family
+    from agents.config import task_family
     from ram_env import make_sb3_vec_env
 
     kwargs = dict(env_kwargs)
@@ -151,7 +152,7 @@ def validation_error(model, env_id: str, env_kwargs: dict, episodes: int) -> flo
 
 
 def default_validation_episodes(env_id: str) -> int:
-    from agents.cli import task_family
+    from agents.config import task_family
 
     if task_family(env_id) == "classification":
         return 5000  # the whole of train[55000:]
@@ -189,7 +190,8 @@ def make_objective(algo: str, env_id: str, budget: int, env_kwargs: dict, seed: 
     """The function Optuna minimises: one trial's validation error (%) after ``budget`` steps."""
     import optuna
 
-    from agents.cli import build_model, task_family
+    from agents.models import build_model
+    from agents.config import task_family
 
     family = task_family(env_id)
 

@@ -31,7 +31,7 @@ def play(policy: str, games: int, seed: int, **kwargs) -> np.ndarray:
     env = CatchVectorEnv(num_envs=games, **kwargs)
     env.reset(seed=seed)
     env.action_space.seed(10_000 + seed)  # its own stream: correlated with the env's, it biases the rate
-    length = env.core.task.episode_length
+    length = env.episode_length
     for _ in range(length):
         action = scripted_policy(env) if policy == "scripted" else env.action_space.sample()
         _, reward, terminated, _, _ = env.step(action)

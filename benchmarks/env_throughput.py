@@ -65,7 +65,7 @@ def bench_vector(env_id: str, kwargs: dict, num_envs: int, seconds: float) -> tu
         steps += 1
     with_resets = num_envs * steps / (time.perf_counter() - start)
     # The per-glimpse cost alone: step within episodes, reset outside the timer.
-    length = core.task.episode_length
+    length = envs.unwrapped.episode_length
     timed, steps = 0.0, 0
     while timed < seconds:
         envs.reset()

@@ -36,8 +36,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
+from agents.config import EVAL_SEED  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-EVAL_SEED = 12345  # paper_tables' and `ram evaluate`'s scene seed
 POLICY_SEED = 7  # the fixed policies' own draws
 PLACEMENTS = ("own", "oracle", "centre", "random")
 DEFAULT_TASKS = ("translated60", "cluttered60", "cluttered100")

@@ -29,13 +29,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
+from agents.config import EVAL_SEED  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-EVAL_SEED = 12345  # paper_tables' scene seed: the same test scenes
 BORDER = 0.95
 
 
 def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
-    from agents.cli import evaluation_env_kwargs, load_checkpoint, run_evaluation, task_family
+    from agents.evaluation import evaluation_env_kwargs, run_evaluation
+    from agents.models import load_checkpoint
+    from agents.config import task_family
     from agents.evaluation import evaluate_paths
     from ram_env import make_sb3_vec_env
 
@@ -62,7 +65,7 @@ def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
     venv = test_env()
     obs, state, starts = venv.reset(), None, np.ones(n_envs, bool)
     locations = []
-    for _ in range(int(venv.observation_space["step"].n)):
+    for _ in range(venv.episode_length):
         locations.append(obs["location"].copy())  # where this step's glimpse was taken
         action, state = model.predict(obs, state=state, episode_start=starts, deterministic=True)
         starts = np.zeros(n_envs, bool)

@@ -5,7 +5,7 @@ sampling, pruning, resumable storage and many workers); kept so its recorded res
 
 The paper picked its learning rate and location std by random search; this is the small, honest
 version of that: each setting trains RAM from ``ram train``'s classification defaults
-(``agents.cli.RAM_DEFAULTS``) with some values overridden, on ``train[:55000]``, for ``--timesteps``
+(``agents.config.RAM_DEFAULTS``) with some values overridden, on ``train[:55000]``, for ``--timesteps``
 env steps, and is scored on the 5000 held-out training images ``train[55000:]`` (every image once,
 deterministic policy). The test split stays untouched for ``paper_tables.py``.
 
@@ -34,8 +34,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
+from agents.config import VALIDATION_SEED  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-EVAL_SEED = 54321
 POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size", "location_squash", "location_input_norm")
 ENV_KEYS = ("initial_location", "glimpse_size", "n_scales")  # the env's kwargs, not the agent's
 
@@ -58,7 +59,7 @@ def parse_setting(text: str) -> dict[str, Any]:
 
 def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int, timesteps: int,
                 save_to: Path | None = None) -> dict[str, Any]:
-    from agents.cli import ram_hyperparameters
+    from agents.config import ram_hyperparameters
     from agents.evaluation import evaluate
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
@@ -66,12 +67,11 @@ def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int
     agent = {k: v for k, v in setting.items() if k not in ENV_KEYS}
     hyper = ram_hyperparameters("classification", {k: v for k, v in agent.items() if k not in POLICY_KEYS},
                                 {k: v for k, v in agent.items() if k in POLICY_KEYS})
-    n_envs = hyper.pop("n_envs")
     env_kwargs = dict(n_glimpses=n_glimpses, **{k: v for k, v in setting.items() if k in ENV_KEYS})
     train_kwargs = dict(env_kwargs, split="train[:55000]")
     if hyper.get("paths_per_scene", 1) > 1:
         train_kwargs["scene_repeats"] = hyper["paths_per_scene"]  # training only: validation sees each image once
-    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=train_kwargs)
+    venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs=train_kwargs)
     model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
     if save_to is not None:  # its training log beside the model: progress.csv in a folder of the model's name
         from stable_baselines3.common.logger import configure
@@ -85,7 +85,7 @@ def run_setting(env_id: str, n_glimpses: int, setting: dict[str, Any], seed: int
         model.save(save_to, optimizer=False)  # for looking at where it glimpses later; not committed
     attention = result.attention.as_dict() if result.attention is not None else None
     return dict(validation_error=result.error_percent, train_seconds=round(train_s, 1), attention=attention,
-                hyper=dict(hyper, n_envs=n_envs), env_kwargs=env_kwargs)
+                hyper=hyper, env_kwargs=env_kwargs)
 
 
 def validate(model, env_id: str, env_kwargs: dict[str, Any]):
@@ -93,7 +93,7 @@ def validate(model, env_id: str, env_kwargs: dict[str, Any]):
     from agents.evaluation import evaluate
     from ram_env import make_sb3_vec_env
 
-    val = make_sb3_vec_env(env_id, n_envs=500, seed=EVAL_SEED, monitor=False,
+    val = make_sb3_vec_env(env_id, n_envs=500, seed=VALIDATION_SEED, monitor=False,
                            env_kwargs=dict(env_kwargs, split="train[55000:]", shuffle=False))
     return evaluate(model, val, 5000, deterministic=True)
 

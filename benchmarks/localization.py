@@ -41,9 +41,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
+from agents.config import EVAL_SEED  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = RESULTS.parent.parent
-EVAL_SEED = 12345  # paper_tables' and `ram evaluate`'s scene seed
 N_ENVS = 500
 TASK_ORDER = ("mnist28", "translated60", "cluttered60", "cluttered100", "catch", "catch48")
 
@@ -84,7 +85,9 @@ def score_table_model(record: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def score_run(folder: Path, catch_episodes: int) -> dict[str, Any]:
     """A ``ram train`` run folder, scored as ``ram evaluate`` scores it (one deterministic pass)."""
-    from agents.cli import load_checkpoint, run_evaluation, task_family
+    from agents.evaluation import run_evaluation
+    from agents.models import load_checkpoint
+    from agents.config import task_family
 
     model, meta = load_checkpoint(str(folder / "model.zip"))
     classification = task_family(meta["env_id"]) == "classification"

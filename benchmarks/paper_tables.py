@@ -16,7 +16,7 @@ Every cell trains from scratch with one seed and is scored on the whole 10k test
 - FC / Conv: :func:`agents.baselines.train_classifier` (Adam, fresh scenes from the env's
   ``SceneGenerator`` for every batch, ``--steps`` x ``--batch-size``), then
   :func:`agents.baselines.evaluate_classifier`.
-- RAM: :class:`agents.RAM` with ``ram train``'s classification defaults (``agents.cli.RAM_DEFAULTS``) for
+- RAM: :class:`agents.RAM` with ``ram train``'s classification defaults (``agents.config.RAM_DEFAULTS``) for
   ``--timesteps`` env steps on the train split (60k), then :func:`agents.evaluation.evaluate`.
 - RAM random / centre / oracle: the same, on an env whose location actions are overwritten (:func:`fixed_glimpses`,
   training and test) with uniform random locations, N(0, location_std^2) ones around the centre, or
@@ -55,9 +55,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
+from agents.config import EVAL_SEED, TUNED  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("mnist", "fashion-mnist")
-EVAL_SEED = 12345
 TEST_PATHS = 10  # M of the path-averaged score (docs/model.md: reported labelled, beside M = 1)
 
 #: task -> (title, env id per dataset, default rows)
@@ -94,18 +95,6 @@ REPRODUCTIONS: dict[str, dict[str, str]] = {
                     "RAM-8g": "2.13 (PyTorch); 2.63 (TensorFlow)"},
     "cluttered100": {"RAM-8g": "5.9 (TensorFlow, 3 scales); 6.74 (PyTorch, 4 scales)"},
 }
-
-#: RAM settings per task on top of ``ram train``'s classification defaults, picked on the validation split
-#: ``train[55000:]`` by ``benchmarks/hyper_search.py`` (results/hyper_search.md); the paper also picked its
-#: learning rate and location std per task by search. Used for both datasets and for the random-glimpse rows.
-#: Translated 60x60 and cluttered 100x100 take cluttered 60x60's pick after it beat the defaults on their own
-#: validation split too (8 glimpses, 3M steps: 6.96% against 11.14%, and 58.10% against 70.24%).
-TUNED: dict[str, dict[str, Any]] = {
-    "translated60": dict(location_std=0.2, learning_rate=2e-3),
-    "cluttered60": dict(location_std=0.2, learning_rate=2e-3),
-    "cluttered100": dict(location_std=0.2, learning_rate=2e-3),
-}
-
 
 
 def ram_settings(task: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -243,15 +232,15 @@ def run_supervised(dataset: str, task: str, spec: dict, seed: int, budget: dict)
 
 def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: Path | None = None
             ) -> dict[str, Any]:
-    from agents.cli import ram_hyperparameters
+    from agents.config import ram_hyperparameters
+    from agents.models import checkpoint_meta
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
     spec = parse_row(row)
     env_id = TASKS[task][1][dataset]
     env_kwargs = dict(n_glimpses=spec["n_glimpses"])
-    hyper = ram_hyperparameters("classification", ram_settings(task, spec))
-    hyper.pop("n_envs")
+    hyper = ram_hyperparameters("classification", dict(ram_settings(task, spec), n_envs=budget["n_envs"]))
     venv = make_sb3_vec_env(env_id, n_envs=budget["n_envs"], seed=seed, env_kwargs=dict(env_kwargs, split="train"))
     fixed = spec["locations"] != "learned"
     if fixed:
@@ -265,15 +254,15 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
         # Kept so a cell can be re-scored or rendered later (`ram evaluate` / `ram render` read ram_meta).
         name = f"{dataset}_{task}_{row}_seed{seed}_{budget_text(budget).split()[0]}.zip"
         if not fixed:
-            model.ram_meta = dict(algo="ram", env_id=env_id, env_kwargs=dict(env_kwargs, split="train"), seed=seed,
-                                  total_timesteps=budget["timesteps"], eval_split="test")
+            model.ram_meta = checkpoint_meta("ram", env_id, dict(env_kwargs, split="train"), seed, budget["timesteps"])
         model.save(models / name, optimizer=False)
         extra["model"] = f"models/{name}"
     t0 = time.perf_counter()
     scores = score_ram(model, env_id, env_kwargs, spec["locations"], hyper["location_std"])
     return dict(**scores, train_seconds=round(train_s, 1), eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(model.num_timesteps), **extra,
-                hyper=record_hyper(hyper, env_kwargs, spec["locations"]))
+                hyper=record_hyper({k: v for k, v in hyper.items() if k != "n_envs"}, env_kwargs,  # in budget
+                                   spec["locations"]))
 
 
 def record_hyper(hyper: dict[str, Any], env_kwargs: dict[str, Any], locations: str) -> dict[str, Any]:
@@ -315,7 +304,7 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
 
     The run must have trained RAM on this cell's env and glimpse count, on the whole training split.
     """
-    from agents.cli import load_checkpoint
+    from agents.models import load_checkpoint
 
     spec = parse_row(row)
     summary_path = folder / "summary.json"

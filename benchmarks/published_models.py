@@ -90,6 +90,8 @@ def _relative(path: Path) -> str:
 
 
 def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = None) -> list[dict[str, Any]]:
+    from agents.config import task_family
+
     old = old or {}
     entries = []
     for name, r in headline_records(records).items():
@@ -105,7 +107,7 @@ def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = Non
         run = RESULTS / "runs" / folder
         summary = json.loads((run / "summary.json").read_text())
         evaluation = summary["evaluation"]
-        metric = "catch rate" if "Catch" in summary["env_id"] else "test error"
+        metric = "test error" if task_family(summary["env_id"]) == "classification" else "catch rate"
         value = 100 * evaluation["rate"] if metric == "catch rate" else 100 * (1 - evaluation["rate"])
         entries.append(dict(cell=name, path=_relative(run / "model.zip"), dataset=None, task=summary["env_id"],
                             row=what, seed=summary["seed"], env_id=summary["env_id"],
@@ -148,9 +150,10 @@ def slim(path: Path, meta: dict[str, Any] | None) -> None:
 
 
 def _meta_from_record(r: dict[str, Any]) -> dict[str, Any]:
-    return dict(algo="ram", env_id=r["env_id"], env_kwargs=dict(r["hyper"].get("env_kwargs", {}), split="train"),
-                seed=r["seed"], total_timesteps=r.get("timesteps_done") or r["budget"]["timesteps"],
-                eval_split="test")
+    from agents.models import checkpoint_meta
+
+    return checkpoint_meta("ram", r["env_id"], dict(r["hyper"].get("env_kwargs", {}), split="train"), r["seed"],
+                           r.get("timesteps_done") or r["budget"]["timesteps"])
 
 
 def tree_checkpoints() -> list[Path]:

@@ -2,7 +2,7 @@
 
 Agents (``--algos``):
 
-- ``ram``: :class:`agents.RAM` with ``ram train``'s defaults for the task family (``agents.cli.RAM_DEFAULTS``:
+- ``ram``: :class:`agents.RAM` with ``ram train``'s defaults for the task family (``agents.config.RAM_DEFAULTS``:
   REINFORCE + hybrid loss, RNN core, 100 episodes per batch on classification; LSTM core on Catch).
 - ``ppo``, ``a2c``: SB3 on the glimpse observations, with :class:`agents.GlimpseExtractor` (the paper's
   glimpse network + one-hot step index) and a memoryless MLP head.
@@ -46,6 +46,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import torch_device
+from agents.config import EVAL_SEED, SB3_DEFAULTS, SB3_N_ENVS, ram_hyperparameters, task_family
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
@@ -77,7 +78,6 @@ def glimpse_extractor_class():
 
 def build(algo: str, env_id: str, seed: int, quick: bool, device: str = "cpu"):
     """``(model, eval env kwargs, hyperparameters)`` for ``algo`` on ``env_id``."""
-    from agents.cli import ram_hyperparameters, task_family
     from ram_env import make_sb3_vec_env
 
     family = task_family(env_id)
@@ -87,9 +87,8 @@ def build(algo: str, env_id: str, seed: int, quick: bool, device: str = "cpu"):
         from agents.ram import RAM
 
         hyper = ram_hyperparameters(family)
-        n_envs = hyper.pop("n_envs")
-        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=train_kwargs)
-        return RAM("RAMPolicy", venv, **hyper, **common), {}, dict(hyper, n_envs=n_envs)
+        venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs=train_kwargs)
+        return RAM("RAMPolicy", venv, **hyper, **common), {}, hyper
     from sb3_contrib import RecurrentPPO
     from stable_baselines3 import A2C, DQN, PPO
 
@@ -98,11 +97,11 @@ def build(algo: str, env_id: str, seed: int, quick: bool, device: str = "cpu"):
     glimpse = dict(features_extractor_class=glimpse_extractor_class())
     if algo == "dqn":
         kwargs = dict(action_mode="discrete")
-        hyper = dict(n_envs=8, learning_starts=100 if quick else 1000, buffer_size=100_000)
+        hyper = {"n_envs": SB3_N_ENVS["dqn"], **SB3_DEFAULTS["dqn"], **({"learning_starts": 100} if quick else {})}
         venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs={**train_kwargs, **kwargs})
         return (DQN("MultiInputPolicy", venv, learning_starts=hyper["learning_starts"], buffer_size=hyper["buffer_size"],
                     policy_kwargs=glimpse, **common), kwargs, dict(hyper, action_mode="discrete"))
-    n_envs = 16
+    n_envs = SB3_N_ENVS["ppo"]  # all the on-policy algorithms'
     if algo == "ppo-full":
         from agents.baselines import SmallCNN
 
@@ -149,13 +148,12 @@ class SuccessCurve(BaseCallback):
 
 def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | None, quick: bool,
         device: str = "cpu") -> dict[str, Any]:
-    from agents.cli import task_family
     from agents.evaluation import evaluate
     from ram_env import make_sb3_vec_env
 
     family = task_family(env_id)
     model, eval_kwargs, hyper = build(algo, env_id, seed, quick, device)
-    length = model.get_env().get_attr("core")[0].task.episode_length
+    length = model.get_env().get_attr("episode_length")[0]
     curve = SuccessCurve(max(timesteps // length // 40, 50 if not quick else 10))
     t0 = time.perf_counter()
     model.learn(timesteps, callback=curve)
@@ -170,7 +168,7 @@ def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | 
         episodes = eval_episodes or (100 if quick else 1000)
         n = min(100, episodes)
     t0 = time.perf_counter()
-    venv = make_sb3_vec_env(env_id, n_envs=n, seed=12345, env_kwargs=eval_kwargs, monitor=False)
+    venv = make_sb3_vec_env(env_id, n_envs=n, seed=EVAL_SEED, env_kwargs=eval_kwargs, monitor=False)
     result = evaluate(model, venv, episodes, deterministic=True)
     return dict(env_id=env_id, algo=algo, seed=seed, timesteps=timesteps, timesteps_done=int(model.num_timesteps),
                 rate=result.rate, ci=[result.ci_low, result.ci_high], episodes=result.episodes, curve=curve.points,
@@ -218,7 +216,7 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
              "machine and hyperparameters.", ""]
     envs = [e for e in list(ENVS) + sorted({r["env_id"] for r in records}) if any(r["env_id"] == e for r in records)]
     for env_id in dict.fromkeys(envs):
-        what = "catch rate" if "Catch" in env_id else "test accuracy"
+        what = "test accuracy" if task_family(env_id) == "classification" else "catch rate"
         lines += [f"## {env_id}", "", f"| agent | {what} (95% CI) | seeds | env steps | train time / seed | commands |",
                   "|---|---:|---:|---:|---:|---|"]
         fig, ax = plt.subplots(figsize=(7, 4.2))

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from agents import RAM
-from agents.cli import RAM_DEFAULTS
+from agents.config import ram_hyperparameters
 from ram_env import make_sb3_vec_env
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -31,11 +31,10 @@ TASKS = {"RAM-MNIST-v0": "classification", "RAM-ClutteredMNIST-v0": "classificat
 
 def measure(env_id: str, n_envs: int, threads: int, seconds: float) -> tuple[float, float]:
     torch.set_num_threads(threads)
-    kwargs = dict(RAM_DEFAULTS[TASKS[env_id]])
-    kwargs.pop("n_envs")
+    kwargs = ram_hyperparameters(TASKS[env_id], dict(n_envs=n_envs))
     venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=0)
     model = RAM("RAMPolicy", venv, seed=0, device="cpu", **kwargs)
-    length = venv.observation_space["step"].n
+    length = venv.episode_length
     model.learn(n_envs * length * 2, log_interval=0)  # warm-up
     batches, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

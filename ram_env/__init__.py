@@ -56,6 +56,21 @@ def _register_all() -> None:
 
 _register_all()
 
+
+def is_classification(env_id: str) -> bool:
+    """Whether ``env_id`` is a labelled classification task: what its envs' ``is_classification`` says, read
+    from the registered env class without building one (no data is loaded).
+
+    Raises:
+        ValueError: ``env_id`` is not a ram-env id.
+    """
+    from gymnasium.envs.registration import load_env_creator
+
+    if env_id not in ENVIRONMENTS:
+        raise ValueError(f"unknown env {env_id!r}; known: {', '.join(ENVIRONMENTS)}")
+    return bool(load_env_creator(ENVIRONMENTS[env_id][0]).task_class.is_classification)
+
+
 from ram_env.sb3 import make_sb3_vec_env  # noqa: E402  (after registration: it resolves ids)
 
-__all__ = ["ENVIRONMENTS", "make_sb3_vec_env", "__version__"]
+__all__ = ["ENVIRONMENTS", "is_classification", "make_sb3_vec_env", "__version__"]

@@ -141,15 +141,25 @@ class ActionCodec:
                 locations = np.zeros((n, 2), np.float32)
             locations = np.asarray(locations, dtype=np.float32)
         if self.mode == "box":
-            onehot = np.full((n, self.n_choices), -1.0, np.float32)
-            onehot[np.arange(n), choices] = 1.0
-            return np.concatenate([locations, onehot], axis=1) if self.with_location else onehot
+            return box_actions(locations if self.with_location else None, choices, self.n_choices)
         if not self.with_location:
             return choices[:, None] if self.mode == "multidiscrete" else choices
         cells = np.rint((np.clip(locations, -1, 1) + 1) / 2 * (self.grid - 1)).astype(np.int64)
         if self.mode == "multidiscrete":
             return np.stack([cells[:, 0], cells[:, 1], choices], axis=1)
         return np.ravel_multi_index((cells[:, 0], cells[:, 1], choices), (self.grid, self.grid, self.n_choices))
+
+
+def box_actions(locations: np.ndarray | None, choices: np.ndarray, n_choices: int) -> np.ndarray:
+    """The ``"box"`` encoding: ``(x, y)`` then +1 for the choice and -1 elsewhere (float32 ``(n, 2 + n_choices)``);
+    without ``locations`` (full-frame mode) the scores alone. The scores sit on the bounds, so SB3's clipping to
+    [-1, 1] never changes what they mean."""
+    choices = np.asarray(choices, dtype=np.int64)
+    scores = np.full((choices.shape[0], n_choices), -1.0, np.float32)
+    scores[np.arange(choices.shape[0]), choices] = 1.0
+    if locations is None:
+        return scores
+    return np.concatenate([np.asarray(locations, np.float32), scores], axis=1)
 
 
 def _argmax_random_ties(scores: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:

@@ -221,7 +221,7 @@ def test_a_core_row_trains_with_that_core_on_top_of_the_tuned_settings():
 
 def test_fixed_glimpses_replace_the_location():
     from ram_env import make_sb3_vec_env
-    from tests.test_envs_classification import toy_dataset
+    from tests.conftest import toy_dataset
 
     pt = load_script("paper_tables")
     kw = dict(dataset=toy_dataset(), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
@@ -244,7 +244,7 @@ def test_fixed_glimpses_replace_the_location():
 
 def test_oracle_glimpses_go_to_the_digit_of_the_episode_each_env_is_in():
     from ram_env import make_sb3_vec_env
-    from tests.test_envs_classification import toy_dataset
+    from tests.conftest import toy_dataset
 
     pt = load_script("paper_tables")
     kw = dict(dataset=toy_dataset(), image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)

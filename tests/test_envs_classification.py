@@ -12,16 +12,9 @@ import ram_env
 from ram_env.envs.classification import ClassificationEnv, ClassificationVectorEnv
 from ram_env.retina import Retina
 from ram_env.scenes import SceneGenerator
-from tests.conftest import requires_mnist
+from tests.conftest import requires_mnist, toy_dataset
 
 CLASSIFICATION_IDS = [i for i in ram_env.ENVIRONMENTS if "MNIST" in i]
-
-
-def toy_dataset(n: int = 50, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Random 28x28 'digits' with labels 0..9: fast, no files needed."""
-    rng = np.random.default_rng(seed)
-    images = (rng.random((n, 28, 28)) > 0.7).astype(np.uint8) * 255
-    return images, np.arange(n) % 10
 
 
 def make(**kwargs) -> ClassificationEnv:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import ALGOS, main
+from agents.cli import main
+from agents.config import ALGOS
 
 ROOT = Path(__file__).resolve().parents[1]
 

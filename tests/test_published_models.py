@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import zipfile
-from agents.cli import PUBLISHED_INDEX, load_checkpoint, main, published_checkpoint
+from agents.cli import main
+from agents.models import PUBLISHED_INDEX, load_checkpoint, published_checkpoint
 from tests.conftest import requires_mnist
 from tests.test_benchmarks import load_script
 

@@ -15,7 +15,7 @@ from agents import RAM, RAMPolicy
 from agents.evaluation import evaluate, evaluate_paths, wilson_interval
 from ram_env import make_sb3_vec_env
 from tests.conftest import requires_mnist
-from tests.test_envs_classification import toy_dataset
+from tests.conftest import toy_dataset
 
 KW = dict(dataset=toy_dataset(200), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
 
@@ -238,13 +238,13 @@ def test_ram_learns_mnist_far_above_chance_on_a_small_budget():
 
 
 def test_ram_learns_catch_above_chance_on_a_small_budget():
-    """The Catch defaults of ``ram train`` (agents.cli.RAM_DEFAULTS) learn from the final reward alone.
+    """The Catch defaults of ``ram train`` (agents.config.RAM_DEFAULTS) learn from the final reward alone.
 
     A 12x12 screen (11 steps per episode) keeps this under a minute on one core: a random policy
     catches 2/12 = 16.7% there; 200k steps (~17k episodes) reach ~30%. On the default 24x24 screen
     learning starts only after ~1M steps (see agents.ram.RAM).
     """
-    from agents.cli import RAM_DEFAULTS
+    from agents.config import RAM_DEFAULTS
 
     kwargs = dict(RAM_DEFAULTS["catch"], learning_rate=1e-3)
     n_envs = kwargs.pop("n_envs")
@@ -273,8 +273,7 @@ def test_location_advantage_uses_the_learned_baseline_or_the_scenes_other_paths(
 
 def test_paths_per_scene_builds_the_repeating_env_and_rejects_one_that_does_not_repeat():
     model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=8, paths_per_scene=4, env_kwargs=KW, seed=0)
-    task = model.env.get_attr("core")[0].task
-    assert task.scene_repeats == 4
+    assert model.env.get_attr("scene_repeats")[0] == 4
     model.learn(8 * 3 * 2)
     assert model.n_updates == 2
     with pytest.raises(ValueError, match="scene_repeats=4"):
@@ -397,3 +396,14 @@ def test_classifier_baseline_compares_the_final_belief_with_the_belief_where_eac
     advantage = belief[:, -1:] - belief  # the final belief in the true class minus the belief at each step
     expected = -(record.logp * advantage[:, :-1]).sum(dim=1).mean()
     assert model.logger.name_to_value["train/loss_reinforce"] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_policy_defaults_to_rams_optimizer_and_keeps_sgd_momentum():
+    """RAMPolicy alone builds what RAM builds (Adam); SGD chosen without kwargs gets the paper's momentum."""
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=2, env_kwargs=KW)
+    policy = RAMPolicy(venv.observation_space, venv.action_space, lambda _: 1e-3)
+    assert type(policy.optimizer) is torch.optim.Adam
+    assert type(small_model().policy.optimizer) is torch.optim.Adam
+    sgd = RAMPolicy(venv.observation_space, venv.action_space, lambda _: 1e-3, optimizer_class=torch.optim.SGD)
+    assert sgd.optimizer.defaults["momentum"] == 0.9
+    assert type(small_model(optimizer="sgd").policy.optimizer) is torch.optim.SGD

@@ -11,7 +11,7 @@ import pytest
 
 import ram_env
 from tests.conftest import requires_mnist
-from tests.test_envs_classification import toy_dataset
+from tests.conftest import toy_dataset
 
 EPISODES = 10_000
 NUM_ENVS = 2_500

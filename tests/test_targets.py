@@ -14,11 +14,7 @@ from ram_env import make_sb3_vec_env
 from ram_env.envs.catch import CatchEnv, CatchVectorEnv, scripted_policy
 from ram_env.envs.classification import ClassificationEnv, ClassificationVectorEnv
 from ram_env.scenes import SceneGenerator
-
-
-def toy_dataset(n: int = 50, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return (rng.random((n, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(n) % 10
+from tests.conftest import toy_dataset
 
 
 def one_pixel_dataset(row: int = 5, col: int = 7) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from agents.cli import load_checkpoint, main
+from agents.cli import main
+from agents.models import load_checkpoint
 from agents.tune import VALIDATION_SPLIT, split_params
 from tests.conftest import requires_mnist
 

@@ -11,7 +11,7 @@ import ram_env
 from ram_env.envs.classification import ClassificationEnv, ClassificationVectorEnv
 from ram_env.sb3 import RAMVecEnv
 from tests.conftest import requires_mnist
-from tests.test_envs_classification import toy_dataset
+from tests.conftest import toy_dataset
 
 KW = dict(dataset=toy_dataset(), image_size=60, n_clutter=4, glimpse_size=12, n_scales=3, n_glimpses=3)
 

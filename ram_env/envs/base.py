@@ -289,6 +289,13 @@ class TaskAttributes:
         return tuple(int(v) for v in self.core.task.image_shape)
 
     @property
+    def n_images(self) -> int | None:
+        """Images in the split a classification task draws from (what an evaluation that scores each image
+        once walks through); None in Catch, whose games are generated."""
+        n = getattr(self.core.task, "n_images", None)
+        return None if n is None else int(n)
+
+    @property
     def scene_repeats(self) -> int:
         """Consecutive envs that share each scene (the classification tasks' ``scene_repeats``; else 1)."""
         return int(getattr(self.core.task, "scene_repeats", 1))

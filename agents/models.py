@@ -1,0 +1,118 @@
+"""Models and their checkpoints, for the ``ram`` command and for scripts alike: build an agent with ``ram train``'s
+defaults (:mod:`agents.config`), load a checkpoint (a path or a published cell's name) and the metadata contract
+(``ram_meta``) every checkpoint that ``ram evaluate`` and ``ram render`` read carries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agents.config import ALGOS, SB3_DEFAULTS, SB3_N_ENVS, ram_hyperparameters, task_family
+
+
+class SetupError(ValueError):
+    """A setting or a file its user can fix (a missing checkpoint, a count beyond the split): ``ram`` prints it
+    as one line and exits with status 2."""
+
+
+def checkpoint_meta(algo: str, env_id: str, env_kwargs: dict, seed: int, total_timesteps: int, **extra) -> dict:
+    """The ``ram_meta`` a checkpoint carries (set ``model.ram_meta`` before saving): what it was trained as and
+    on, which :func:`load_checkpoint` checks and the evaluation reads (``eval_split``: the split it is scored on,
+    "test" on classification tasks, None in Catch). ``extra`` (e.g. ``tuned``) is kept as given."""
+    eval_split = "test" if task_family(env_id) == "classification" else None
+    return dict(algo=algo, env_id=env_id, env_kwargs=env_kwargs, seed=seed, total_timesteps=total_timesteps,
+                eval_split=eval_split, **extra)
+
+
+def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
+                ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None):
+    """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
+    trial's settings) go to the algorithm's constructor; for RAM, ``ram_kwargs``' non-None values win over them."""
+    algo_kwargs = dict(algo_kwargs or {})
+    from ram_env import make_sb3_vec_env
+
+    family = task_family(env_id)
+    if algo == "ram":
+        from agents.ram import RAM
+
+        user = {**algo_kwargs, **{k: v for k, v in ram_kwargs.items() if v is not None}}
+        if n_envs is not None:
+            user["n_envs"] = n_envs
+        kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
+        venv = make_sb3_vec_env(env_id, n_envs=kwargs["n_envs"], seed=seed, env_kwargs=env_kwargs)
+        return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
+
+    if ram_kwargs.get("policy_kwargs"):
+        raise SetupError(f"--policy-kwargs is for --algo ram; {algo} uses the GlimpseExtractor policy")
+    from stable_baselines3 import A2C, DQN, PPO
+
+    from agents.extractors import GlimpseExtractor
+
+    policy_kwargs = dict(features_extractor_class=GlimpseExtractor)
+    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
+    algo_kwargs = {**SB3_DEFAULTS.get(algo, {}), **algo_kwargs}
+    n_envs = n_envs or SB3_N_ENVS[algo]
+    if algo == "dqn":
+        env_kwargs = {**env_kwargs, "action_mode": "discrete"}
+        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+        return DQN("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
+    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    if algo == "ppo":
+        return PPO("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
+    if algo == "a2c":
+        return A2C("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
+    from sb3_contrib import RecurrentPPO
+
+    return RecurrentPPO("MultiInputLstmPolicy", venv, **algo_kwargs, **common), env_kwargs
+
+
+def algo_class(algo: str):
+    if algo == "ram":
+        from agents.ram import RAM
+
+        return RAM
+    if algo == "recurrent-ppo":
+        from sb3_contrib import RecurrentPPO
+
+        return RecurrentPPO
+    import stable_baselines3
+
+    return getattr(stable_baselines3, algo.upper())
+
+
+PUBLISHED_INDEX = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "models" / "index.json"
+
+
+def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | None:
+    """The file of a published cell (``benchmarks/results/models/index.json``), or None if ``name`` is none."""
+    if not index.exists():
+        return None
+    entries = {e["cell"]: e for e in json.loads(index.read_text())}
+    entry = entries.get(name)
+    return None if entry is None else index.parents[1] / entry["path"]
+
+
+def load_checkpoint(path: str, env=None):
+    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    p = Path(path)
+    if not p.exists() and (published := published_checkpoint(path)) is not None:
+        p = published
+    if p.is_dir():
+        p = p / "model.zip"
+    if not p.exists():
+        raise SetupError(f"checkpoint not found: {p} (nor is it a published cell: see {PUBLISHED_INDEX.with_suffix('.md')})")
+    try:
+        data, _, _ = load_from_zip_file(p, load_data=True, device="cpu")
+    except Exception as exc:  # a truncated or foreign file
+        raise SetupError(f"cannot read checkpoint {p}: {exc}") from None
+    meta = (data or {}).get("ram_meta")
+    if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
+        raise SetupError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
+    try:
+        model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise SetupError(f"cannot load {p} as a {meta['algo']} model: {exc}") from None
+    return model, meta
