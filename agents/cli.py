@@ -138,7 +138,7 @@ def tuned_settings(args: argparse.Namespace) -> dict:
 RUN_FILES = ("model.zip", "progress.csv", "summary.json")
 # Flags that set up a new run; a resume keeps the run's own (None = not given).
 _SETUP_FLAGS = ("env", "algo", "seed", "n_envs", "split", "env_kwargs", "learning_rate", "optimizer", "location_std",
-                "core", "policy_kwargs")
+                "core", "policy_kwargs", "algo_kwargs")
 
 
 def lock_run_folder(out: Path):
@@ -334,9 +334,11 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
             policy_kwargs = {**tuned["policy_kwargs"], **(policy_kwargs or {})}
         ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
                           core=args.core, policy_kwargs=policy_kwargs)
+        algo_kwargs = {**(tuned.get("algo_kwargs") or {}),
+                       **(_json_object(args.algo_kwargs, "--algo-kwargs", '{"max_weight_norm": 1.0}') or {})}
         try:
             model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
-                                            ram_kwargs, None, algo_kwargs=tuned.get("algo_kwargs"))
+                                            ram_kwargs, None, algo_kwargs=algo_kwargs or None)
         except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
             raise CLIError(str(exc)) from None
         meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total)
@@ -537,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--core", choices=["rnn", "lstm", "gru"], default=None)
     t.add_argument("--policy-kwargs", default=None,
                    help='RAM only; JSON merged into the defaults\' policy_kwargs, e.g. \'{"init_scale": 0.1}\'')
+    t.add_argument("--algo-kwargs", default=None,
+                   help='JSON of the algorithm\'s own settings, e.g. RAM\'s \'{"max_weight_norm": 1.0}\' or PPO\'s '
+                        '\'{"n_steps": 64}\'')
     t.add_argument("--params", default=None,
                    help="best.json of `ram tune` (or its folder): train with the best trial's env, algo and settings "
                         "(flags given here win)")

@@ -44,6 +44,12 @@ SB3_DEFAULTS: dict[str, dict[str, Any]] = {"dqn": dict(learning_starts=1000, buf
 #: random-glimpse rows. Translated 60x60 and cluttered 100x100 take cluttered 60x60's pick after it beat the
 #: defaults on their own validation split too (8 glimpses, 3M steps: 6.96% against 11.14%, and 58.10% against
 #: 70.24%).
+#: The attention recipe under test (``paper_tables``' ``RAM-<n>g-attend`` rows): REINFORCE reaches the core, averaged
+#: over the steps and clipped at global norm 5, every weight row bounded to norm 1. Chosen on the validation split
+#: (benchmarks/results/hyper_search.md); not a default until it earns it.
+ATTENTION_RECIPE: dict[str, Any] = dict(reinforce_reduction="mean", max_grad_norm=5.0, max_weight_norm=1.0,
+                                        policy_kwargs={"detach_location": False})
+
 TUNED: dict[str, dict[str, Any]] = {
     "translated60": dict(location_std=0.2, learning_rate=2e-3),
     "cluttered60": dict(location_std=0.2, learning_rate=2e-3),
@@ -70,8 +76,9 @@ def ram_hyperparameters(family: str, overrides: dict | None = None, policy_overr
     The result goes to :class:`agents.ram.RAM` as it is; build its env with ``n_envs`` episodes.
     """
     kwargs = copy.deepcopy(RAM_DEFAULTS[family])
-    policy_kwargs = {**kwargs.pop("policy_kwargs", {}), **(policy_overrides or {})}
-    kwargs.update(copy.deepcopy(overrides or {}))
+    overrides = copy.deepcopy(overrides or {})
+    policy_kwargs = {**kwargs.pop("policy_kwargs", {}), **overrides.pop("policy_kwargs", {}), **(policy_overrides or {})}
+    kwargs.update(overrides)
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
     return kwargs

@@ -55,7 +55,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import locked, machine, merge_records  # noqa: E402
 
-from agents.config import EVAL_SEED, TUNED  # noqa: E402
+from agents.config import ATTENTION_RECIPE, EVAL_SEED, TUNED  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("mnist", "fashion-mnist")
@@ -102,7 +102,8 @@ def ram_settings(task: str, spec: dict[str, Any]) -> dict[str, Any]:
     one) for RAM rows, none for the baselines."""
     if spec["kind"] != "ram":
         return {}
-    return dict(TUNED.get(task, {}), **({"core": spec["core"]} if spec["core"] else {}))
+    settings = dict(TUNED.get(task, {}), **({"core": spec["core"]} if spec["core"] else {}))
+    return dict(settings, **ATTENTION_RECIPE) if spec.get("recipe") else settings
 
 
 DEFAULT_STEPS, DEFAULT_BATCH, DEFAULT_LR = 30_000, 128, 1e-3
@@ -110,23 +111,26 @@ DEFAULT_TIMESTEPS = 10_000_000
 QUICK = dict(tasks=["mnist28"], rows=["FC-64", "Conv", "RAM-3g", "RAM-2g-random"], steps=30, timesteps=1_200)
 
 ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)"
-                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<locations>random|centre|oracle))?)$")
-ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)", "-random": " (random locations)",
+                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend))?(?:-(?P<locations>random|centre|oracle))?)$")
+ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)", "-attend": " (attention recipe)",
+              "-random": " (random locations)",
               "-centre": " (locations around the centre)", "-oracle": " (glimpses at the digit: oracle)"}
 
 
 def parse_row(row: str) -> dict[str, Any]:
     """``"FC-256"`` -> fc 256; ``"Conv"``; ``"RAM-6g"`` -> 6 glimpses, the paper's core, learned locations;
     ``"RAM-8g-random"`` -> random locations; ``"RAM-8g-lstm"`` -> an LSTM core; ``"RAM-8g-centre"`` -> locations
-    around the centre (see :func:`fixed_glimpses`)."""
+    around the centre (see :func:`fixed_glimpses`); ``"RAM-8g-attend"`` -> the attention recipe on top of the task's
+    settings (``agents.config.ATTENTION_RECIPE``)."""
     m = ROW_RE.match(row)
     if not m:
-        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-random|-centre]")
+        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend][-random|-centre|-oracle]")
     if m["fc"]:
         return dict(kind="fc", hidden=int(m["fc"]))
     if m["conv"]:
         return dict(kind="conv")
-    return dict(kind="ram", n_glimpses=int(m["g"]), core=m["core"], locations=m["locations"] or "learned")
+    return dict(kind="ram", n_glimpses=int(m["g"]), core=m["core"], locations=m["locations"] or "learned",
+                recipe=bool(m["recipe"]))
 
 
 def row_label(row: str) -> str:

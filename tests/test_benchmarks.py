@@ -201,12 +201,13 @@ def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
     assert pt.parse_row("Conv") == dict(kind="conv")
-    assert pt.parse_row("RAM-6g") == dict(kind="ram", n_glimpses=6, core=None, locations="learned")
-    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, core=None, locations="random")
-    assert pt.parse_row("RAM-8g-lstm") == dict(kind="ram", n_glimpses=8, core="lstm", locations="learned")
-    assert pt.parse_row("RAM-4g-gru-centre") == dict(kind="ram", n_glimpses=4, core="gru", locations="centre")
+    assert pt.parse_row("RAM-6g") == dict(kind="ram", n_glimpses=6, core=None, locations="learned", recipe=False)
+    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, core=None, locations="random", recipe=False)
+    assert pt.parse_row("RAM-8g-lstm") == dict(kind="ram", n_glimpses=8, core="lstm", locations="learned", recipe=False)
+    assert pt.parse_row("RAM-4g-gru-centre") == dict(kind="ram", n_glimpses=4, core="gru", locations="centre",
+                                                     recipe=False)
     assert pt.row_label("RAM-8g-lstm-random") == "RAM-8g (LSTM core) (random locations)"
-    for bad in ("RAM-8", "RAM-8g-random-lstm", "RAM-8g-transformer"):
+    for bad in ("RAM-8", "RAM-8g-random-lstm", "RAM-8g-transformer", "RAM-8g-random-attend"):
         with pytest.raises(ValueError, match="unknown row"):
             pt.parse_row(bad)
 
@@ -359,3 +360,18 @@ def test_forced_glimpses_quick(tmp_path):
     assert set(record["errors"]) == set(fg.PLACEMENTS) and record["episodes"] == 60
     assert all(0 <= e <= 100 for e in record["errors"].values())
     assert "| quick |" in (tmp_path / "forced_glimpses.md").read_text()
+
+
+def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_settings():
+    from agents.config import ATTENTION_RECIPE, ram_hyperparameters
+
+    pt = load_script("paper_tables")
+    spec = pt.parse_row("RAM-8g-attend")
+    assert spec["recipe"] and spec["locations"] == "learned" and not pt.parse_row("RAM-8g")["recipe"]
+    settings = pt.ram_settings("cluttered60", spec)
+    assert settings == dict(pt.TUNED["cluttered60"], **ATTENTION_RECIPE)
+    hyper = ram_hyperparameters("classification", settings)
+    # The recipe's policy kwargs merge into the defaults' (init_scale stays), the rest go to RAM.
+    assert hyper["policy_kwargs"] == {"init_scale": 0.1, "detach_location": False}
+    assert hyper["max_weight_norm"] == 1.0 and hyper["reinforce_reduction"] == "mean" and hyper["max_grad_norm"] == 5.0
+    assert pt.row_label("RAM-8g-attend") == "RAM-8g (attention recipe)"

@@ -86,6 +86,18 @@ def test_policy_kwargs_merge_into_the_defaults(tmp_path):
     assert max(p.abs().max().item() for p in policy.action_net.parameters()) <= 0.05 + 0.01
 
 
+def test_algo_kwargs_reach_the_algorithm(tmp_path, capsys):
+    from agents.ram import RAM
+
+    out = tmp_path / "run"
+    main(["train", "--total-timesteps", "200", "--n-envs", "4", "--out", str(out), "--eval-episodes", "4",
+          "--no-progress", "--threads", "1", "--algo-kwargs", '{"max_weight_norm": 0.5, "reinforce_reduction": "mean"}'])
+    model = RAM.load(out / "model.zip")
+    assert model.max_weight_norm == 0.5 and model.reinforce_reduction == "mean"
+    assert main(["train", "--out", str(tmp_path / "bad"), "--algo-kwargs", '{"no_such_setting": 1}']) == 2
+    assert "no_such_setting" in capsys.readouterr().err
+
+
 def test_checkpoint_from_another_env_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     main(["train", "--total-timesteps", "400", "--n-envs", "4", "--out", str(out), "--eval-episodes", "4",
