@@ -16,6 +16,11 @@ through time. The loss, read top to bottom in :meth:`RAM.learn`:
 - The baseline ``b_t = Linear(h_t)`` learns by mean squared error against the return; its input is
   detached so it does not shape the policy's representation.
 
+Options beyond the paper change the location policy's term only (each off by default): what it maximises
+(``location_reward``), what it is compared with (``location_baseline``, ``paths_per_scene``), how its steps
+combine (``reinforce_reduction``, ``clip_logprob``), where its gradient goes (the policy's
+``detach_location``) and how far the weights may grow (``max_weight_norm``, ``max_grad_norm``).
+
 Optimiser: Adam by default, with the learning rate decayed linearly to 0 over ``total_timesteps``
 as in the paper; the paper's SGD with momentum 0.9 is ``optimizer="sgd"`` (it learned far slower
 here, see the README). Minibatch: one episode per env, so ``n_envs=20`` is the
