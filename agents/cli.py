@@ -39,37 +39,25 @@ class Interrupted(KeyboardInterrupt):
         self.signum, self.hint = signum, hint
 
 
-def positive_int(value: str) -> int:
-    """argparse type: an integer >= 1 (0 and negatives are usage errors, never "use the default")."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return number
+def _number_type(cast, accept, what: str):
+    """An argparse type: ``cast(value)`` that ``accept`` takes, else a usage error saying it must be ``what``
+    (0 and negatives are errors, never "use the default")."""
+
+    def parse(value: str):
+        try:
+            number = cast(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value!r}") from None
+        if not accept(number):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return number
+
+    return parse
 
 
-def positive_float(value: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value!r}") from None
-    if not 0 < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
-    return number
-
-
-def non_negative_int(value: str) -> int:
-    """argparse type: an integer >= 0 (seeds)."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return number
+positive_int = _number_type(int, lambda n: n >= 1, "a positive integer")
+positive_float = _number_type(float, lambda n: 0 < n < float("inf"), "a positive number")
+non_negative_int = _number_type(int, lambda n: n >= 0, "an integer >= 0")  # seeds
 
 
 def torch_device(value: str) -> str:
