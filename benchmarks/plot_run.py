@@ -23,7 +23,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-AT_KEYS = ("rollout/success_rate", "train/choice_entropy", "train/learning_rate")
+AT_KEYS = ("rollout/success_rate", "train/choice_entropy", "train/learning_rate", "train/target_distance_px")
+DISTANCE = "train/target_distance_px"
 
 
 def read_progress(path: Path) -> list[dict[str, str]]:
@@ -58,7 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         shown = [f"{key.split('/')[1]} {float(rows[i][key]):.3g}" for key in AT_KEYS if rows[i].get(key)]
         print(f"at {timesteps[i]:,.0f} timesteps: " + ", ".join(shown))
     millions = [t / 1e6 for t in timesteps]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    distances = [(t, float(r[DISTANCE])) for r, t in zip(rows, millions) if r.get(DISTANCE)]
+    # Runs logged since RAM records where its glimpses land get a third panel: distance to the target.
+    fig, axes = plt.subplots(1, 3 if distances else 2, figsize=(15 if distances else 10, 3.6))
+    ax1, ax2 = axes[0], axes[1]
     ax1.plot(millions, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",
             title=args.title or args.progress.parent.name)
@@ -71,6 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     ax2.set(xlabel="timesteps (millions)", ylabel="loss", yscale="symlog")
     ax2.legend()
     ax2.grid(alpha=0.3)
+    if distances:
+        axes[2].plot(*zip(*distances), lw=0.6)
+        axes[2].set(xlabel="timesteps (millions)", ylabel="sampled glimpse to target (px)",
+                    title="where the glimpses land (training)")
+        axes[2].grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
 

@@ -197,6 +197,19 @@ def test_plot_run_pairs_each_loss_with_its_own_rows(tmp_path, monkeypatch):
     assert list(lines["loss_baseline"].get_ydata()) == [0.3, 0.2]
 
 
+def test_plot_run_adds_the_distance_panel_when_the_run_logged_it(tmp_path, monkeypatch):
+    progress = tmp_path / "progress.csv"
+    progress.write_text("time/total_timesteps,rollout/success_rate,train/target_distance_px\n"
+                        "1000,0.1,20.5\n2000,0.2,\n3000,0.5,12.0\n")
+    plot_run = load_script("plot_run")
+    made = []
+    subplots = plot_run.plt.subplots
+    monkeypatch.setattr(plot_run.plt, "subplots", lambda *a, **k: made.append(subplots(*a, **k)) or made[-1])
+    plot_run.main([str(progress), "--out", str(tmp_path / "curve.png")])
+    (line,) = made[0][1][2].get_lines()
+    assert list(line.get_xdata()) == [0.001, 0.003] and list(line.get_ydata()) == [20.5, 12.0]
+
+
 def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
