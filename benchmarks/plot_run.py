@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         if logged:
             ax2.plot(*zip(*logged), lw=0.6, label=key.split("/")[1])
     ax2.set(xlabel="timesteps (millions)", ylabel="loss", yscale="symlog")
-    ax2.legend()
+    if ax2.get_lines():
+        ax2.legend()
     ax2.grid(alpha=0.3)
     if distances:
         axes[2].plot(*zip(*distances), lw=0.6)
