@@ -40,6 +40,8 @@ RUNS = [
     ("cluttered60-RAM-8g-linear-location", "cluttered60-8g-linear-location-seed0",
      "cluttered 60x60 RAM-8g, no squashing of the location mean"),
     ("mnist28-RAM-2g-centre", "mnist28-2g-center-seed0", "28x28 RAM-2g, glimpses starting at the centre"),
+    ("cluttered60-RAM-8g-attend", "cluttered60-8g-attend-seed0",
+     "cluttered 60x60 RAM-8g, the attention recipe (REINFORCE into the core, max-norm 1), 30M steps"),
 ]
 # What a published file leaves out: only resuming a run needs these.
 RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
@@ -65,8 +67,9 @@ def headline_records(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]
     is the one with the file)."""
     chosen: dict[str, dict[str, Any]] = {}
     for r in records:
-        if not r["row"].startswith("RAM") or r.get("quick") or _model_path(r) is None:
-            continue
+        path = _model_path(r)
+        if not r["row"].startswith("RAM") or r.get("quick") or path is None or not path.exists():
+            continue  # (a record whose file was not kept, e.g. the oracle row's, stays reproducible by its command)
         if r["dataset"] != "mnist" and (r["task"], r["row"]) not in FASHION_CELLS:
             continue
         name = cell_name(r)
@@ -138,8 +141,16 @@ def render_index(entries: list[dict[str, Any]]) -> str:
 
 
 def slim(path: Path, meta: dict[str, Any] | None) -> None:
-    """Re-save ``path`` in place without optimizer state or resume-only data (atomic: RAM.save)."""
+    """Re-save ``path`` in place without optimizer state or resume-only data (atomic: RAM.save); a file already
+    slim is left as it is, so the published files do not churn."""
+    import zipfile
+
     from agents.ram import RAM
+
+    with zipfile.ZipFile(path) as z:
+        data = json.loads(z.read("data"))
+        if "policy.optimizer.pth" not in z.namelist() and "ram_meta" in data and not set(RESUME_ONLY) & set(data):
+            return
 
     model = RAM.load(path, device="cpu")
     if getattr(model, "ram_meta", None) is None:
