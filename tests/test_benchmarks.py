@@ -181,32 +181,32 @@ def test_plot_run_draws_the_curve_and_averages_the_last_steps(tmp_path, capsys):
     assert "--last-steps must be > 0, got 0" in capsys.readouterr().err
 
 
-def test_plot_run_pairs_each_loss_with_its_own_rows(tmp_path, monkeypatch):
-    # The baseline loss is missing from the first row: its curve must start at 2,000 timesteps, not 1,000.
+def _plotted_axes(tmp_path, monkeypatch, progress_csv: str):
+    """Run plot_run on ``progress_csv`` and return the axes it drew."""
     progress = tmp_path / "progress.csv"
-    progress.write_text("time/total_timesteps,rollout/success_rate,train/loss_action,train/loss_baseline\n"
-                        "1000,0.1,0.5,\n2000,0.2,0.4,0.3\n3000,0.5,0.3,0.2\n")
+    progress.write_text(progress_csv)
     plot_run = load_script("plot_run")
     made = []
     subplots = plot_run.plt.subplots
     monkeypatch.setattr(plot_run.plt, "subplots", lambda *a, **k: made.append(subplots(*a, **k)) or made[-1])
     plot_run.main([str(progress), "--out", str(tmp_path / "curve.png")])
-    lines = {line.get_label(): line for line in made[0][1][1].get_lines()}
+    return made[0][1]
+
+
+def test_plot_run_pairs_each_loss_with_its_own_rows(tmp_path, monkeypatch):
+    # The baseline loss is missing from the first row: its curve must start at 2,000 timesteps, not 1,000.
+    axes = _plotted_axes(tmp_path, monkeypatch, "time/total_timesteps,rollout/success_rate,train/loss_action,"
+                         "train/loss_baseline\n1000,0.1,0.5,\n2000,0.2,0.4,0.3\n3000,0.5,0.3,0.2\n")
+    lines = {line.get_label(): line for line in axes[1].get_lines()}
     assert list(lines["loss_action"].get_xdata()) == [0.001, 0.002, 0.003]
     assert list(lines["loss_baseline"].get_xdata()) == [0.002, 0.003]
     assert list(lines["loss_baseline"].get_ydata()) == [0.3, 0.2]
 
 
 def test_plot_run_adds_the_distance_panel_when_the_run_logged_it(tmp_path, monkeypatch):
-    progress = tmp_path / "progress.csv"
-    progress.write_text("time/total_timesteps,rollout/success_rate,train/target_distance_px\n"
-                        "1000,0.1,20.5\n2000,0.2,\n3000,0.5,12.0\n")
-    plot_run = load_script("plot_run")
-    made = []
-    subplots = plot_run.plt.subplots
-    monkeypatch.setattr(plot_run.plt, "subplots", lambda *a, **k: made.append(subplots(*a, **k)) or made[-1])
-    plot_run.main([str(progress), "--out", str(tmp_path / "curve.png")])
-    (line,) = made[0][1][2].get_lines()
+    axes = _plotted_axes(tmp_path, monkeypatch, "time/total_timesteps,rollout/success_rate,train/target_distance_px\n"
+                         "1000,0.1,20.5\n2000,0.2,\n3000,0.5,12.0\n")
+    (line,) = axes[2].get_lines()
     assert list(line.get_xdata()) == [0.001, 0.003] and list(line.get_ydata()) == [20.5, 12.0]
 
 
