@@ -348,6 +348,11 @@ class RAM(BaseAlgorithm):
             self.logger.record("train/location_mean_abs", out.location_mean.abs().mean().item())
             if distances:
                 self.logger.record("train/target_distance_px", float(np.mean(distances)))
+                if not self.hybrid:
+                    # Catch's tracking figure: the episode's second half (observations T//2 on; distances[i]
+                    # is observation i + 1's), as agents.evaluation.AttentionResult summarises it.
+                    late = distances[max(len(distances) + 1, 2) // 2 - 1:]
+                    self.logger.record("train/target_distance_late_px", float(np.mean(late)))
             self.logger.record("train/batch_return", returns.mean().item())
             self.logger.record("train/n_updates", self.n_updates, exclude="tensorboard")
             if log_interval and self.n_updates % log_interval == 0:

@@ -23,8 +23,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-AT_KEYS = ("rollout/success_rate", "train/choice_entropy", "train/learning_rate", "train/target_distance_px")
+AT_KEYS = ("rollout/success_rate", "train/choice_entropy", "train/learning_rate", "train/target_distance_px",
+           "train/target_distance_late_px")
 DISTANCE = "train/target_distance_px"
+LATE_DISTANCE = "train/target_distance_late_px"  # Catch: the episode's second half, the tracking figure
 
 
 def read_progress(path: Path) -> list[dict[str, str]]:
@@ -77,7 +79,11 @@ def main(argv: list[str] | None = None) -> None:
         ax2.legend()
     ax2.grid(alpha=0.3)
     if distances:
-        axes[2].plot(*zip(*distances), lw=0.6)
+        axes[2].plot(*zip(*distances), lw=0.6, label="every step")
+        late = [(t, float(r[LATE_DISTANCE])) for r, t in zip(rows, millions) if r.get(LATE_DISTANCE)]
+        if late:
+            axes[2].plot(*zip(*late), lw=0.6, label="second half of the episode")
+            axes[2].legend()
         axes[2].set(xlabel="timesteps (millions)", ylabel="sampled glimpse to target (px)",
                     title="where the glimpses land (training)")
         axes[2].grid(alpha=0.3)

@@ -210,6 +210,14 @@ def test_plot_run_adds_the_distance_panel_when_the_run_logged_it(tmp_path, monke
     assert list(line.get_xdata()) == [0.001, 0.003] and list(line.get_ydata()) == [20.5, 12.0]
 
 
+def test_plot_run_draws_catchs_second_half_distance_beside_every_steps(tmp_path, monkeypatch):
+    axes = _plotted_axes(tmp_path, monkeypatch, "time/total_timesteps,rollout/success_rate,train/target_distance_px,"
+                         "train/target_distance_late_px\n1000,0.1,9.0,8.0\n2000,0.2,7.0,4.5\n")
+    lines = {line.get_label(): line for line in axes[2].get_lines()}
+    assert list(lines["every step"].get_ydata()) == [9.0, 7.0]
+    assert list(lines["second half of the episode"].get_ydata()) == [8.0, 4.5]
+
+
 def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)

@@ -337,6 +337,30 @@ def test_training_logs_how_far_the_glimpses_land_from_the_target():
     assert model.logger.name_to_value["train/target_distance_px"] == pytest.approx(np.mean(record.distances))
 
 
+def test_catch_training_logs_the_tracking_distance_over_the_episodes_second_half():
+    class Record(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.distances = []  # per step of the batch: (observation index, mean distance to the ball)
+
+        def _on_step(self) -> bool:
+            infos, dones = self.locals["infos"], self.locals["dones"]
+            if not dones.any():
+                ball = np.array([info["ball_position"] for info in infos])
+                pixels = (self.locals["action"][:, :2] - ball) * 6  # screen 12: 6 px per unit
+                self.distances.append(np.linalg.norm(pixels, axis=1).mean())
+            return True
+
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0, env_kwargs=dict(screen_size=12))
+    model, record = RAM("RAMPolicy", venv, seed=0, device="cpu", core="lstm"), Record()
+    model.learn(4 * 11, callback=record)
+    assert len(record.distances) == 10  # observations 1 .. 10 of an 11-step episode
+    logged = model.logger.name_to_value
+    assert logged["train/target_distance_px"] == pytest.approx(np.mean(record.distances))
+    # The second half, as AttentionResult summarises Catch: observations 11 // 2 = 5 .. 10.
+    assert logged["train/target_distance_late_px"] == pytest.approx(np.mean(record.distances[4:]))
+
+
 def test_max_weight_norm_bounds_every_weight_row_after_each_update():
     with pytest.raises(ValueError, match="max_weight_norm"):
         small_model(max_weight_norm=0.0)
