@@ -329,7 +329,9 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                                             ram_kwargs, None, algo_kwargs=algo_kwargs or None)
         except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
             raise CLIError(str(exc)) from None
-        meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total)
+        # The command travels in the checkpoint, so even a run stopped before its summary says what it was.
+        meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total,
+                               command=getattr(args, "command_line", None))
         if tuned:
             meta["tuned"] = tuned["source"]
         remaining, reset = total, True
@@ -368,9 +370,12 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
     train_seconds = time.time() - start
     with _Signals(hint):
         result, eval_kwargs = run_evaluation(model, meta, args.eval_episodes)
-    summary = dict(meta, command=getattr(args, "command_line", None), timesteps=model.num_timesteps,
+    this_command = getattr(args, "command_line", None)
+    summary = dict(meta, command=meta.get("command") or this_command, timesteps=model.num_timesteps,
                    train_seconds=round(train_seconds, 1),
                    evaluation=dict(result.as_dict(), env_kwargs=eval_kwargs))
+    if summary["command"] != this_command:
+        summary["finished_by"] = this_command  # e.g. `ram train --out X --resume`
     from agents.checkpoints import atomic_write
 
     atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=1, default=str).encode()))

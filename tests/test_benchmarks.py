@@ -218,6 +218,36 @@ def test_plot_run_draws_catchs_second_half_distance_beside_every_steps(tmp_path,
     assert list(lines["second half of the episode"].get_ydata()) == [8.0, 4.5]
 
 
+def test_run_table_reads_finished_and_stopped_runs(tmp_path):
+    import json
+    import zipfile
+
+    rt = load_script("run_table")
+    progress = "time/total_timesteps,rollout/success_rate\n" + "".join(f"{t},{t / 2000}\n" for t in range(100, 1001, 100))
+    done, stopped = tmp_path / "done", tmp_path / "stopped"
+    for run in (done, stopped):
+        run.mkdir()
+        (run / "progress.csv").write_text(progress)
+    command = ("ram train --env RAM-Catch-v0 --seed 1 --location-std 0.25 --threads 1 --out x "
+               "--policy-kwargs '{\"scale_gain\": 1.0}'")
+    attention = dict(target="ball", summary=dict(distance=3.5, centre_distance=8.0, hit_rate=0.4, centre_hit_rate=0.1))
+    (done / "summary.json").write_text(json.dumps(dict(
+        env_id="RAM-Catch-v0", seed=1, command=command, total_timesteps=1000, train_seconds=5.0,
+        evaluation=dict(rate=0.9, ci_low=0.85, ci_high=0.94, episodes=200, attention=attention))))
+    with zipfile.ZipFile(stopped / "model.zip", "w") as z:
+        z.writestr("data", json.dumps(dict(ram_meta=dict(env_id="RAM-Catch48-v0", seed=0, total_timesteps=5000,
+                                                         command="ram train --env RAM-Catch48-v0"))))
+    rt.main([str(done), str(stopped), "--out", str(tmp_path / "t.md")])
+    first, second = (tmp_path / "t.md").read_text().splitlines()[-2:]
+    assert first == ('| done | RAM-Catch-v0 | 1 | location-std=0.25 policy-kwargs={"scale_gain": 1.0} | 0.001M '
+                     '| 90.00% (85.0-94.0) | 200 | 3.5 / 8.0 | 40% / 10% | 50.0% |')
+    assert second == "| stopped | RAM-Catch48-v0 | 0 | defaults | 0.005M, stopped at 0.0M | - | - | - | - | 50.0% |"
+    records = json.loads((tmp_path / "t.json").read_text())["records"]
+    assert records[0]["train_success_last_5pct"] == 0.5 and records[1]["trained_timesteps"] == 1000
+    with pytest.raises(SystemExit, match="neither summary.json nor progress.csv"):
+        rt.main([str(tmp_path / "nothing"), "--out", str(tmp_path / "u.md")])
+
+
 def test_paper_rows_parse():
     pt = load_script("paper_tables")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)

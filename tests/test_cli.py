@@ -238,6 +238,21 @@ def test_unusable_out_is_one_line(make, message, tmp_path, capsys):
     assert message in err and err.count("\n") == 1
 
 
+def test_the_command_travels_in_the_checkpoint_and_a_resumed_summary_keeps_it(tmp_path):
+    import zipfile
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    first = json.loads((out / "summary.json").read_text())["command"]
+    meta = json.loads(zipfile.ZipFile(out / "model.zip").read("data"))["ram_meta"]
+    assert meta["command"] == first and first.startswith("ram train --out")
+    total = str(2 * json.loads((out / "summary.json").read_text())["total_timesteps"])
+    assert main(["train", "--out", str(out), "--resume", "--total-timesteps", total]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["command"] == first
+    assert summary["finished_by"] == f"ram train --out {out} --resume --total-timesteps {total}"
+
+
 def test_resume_errors(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--resume"]) == 2
