@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["integral_image", "glimpse_from_integral", "glimpse", "Retina", "UINT8_MAX_PIXELS", "MAX_IMAGE_SIDE",
-           "MAX_PATCH_WIDTH", "check_image_side"]
+           "MAX_PATCH_WIDTH", "check_image_side", "pixel_centre", "patch_corner"]
 
 #: Largest ``H * W`` for which a uint8 image's int32 summed-area table cannot overflow.
 UINT8_MAX_PIXELS = (2**31 - 1) // 255
@@ -110,6 +110,20 @@ def check_image_side(name: str, value: Any, minimum: int = 1) -> int:
     if not minimum <= value <= MAX_IMAGE_SIDE:
         raise ValueError(f"{name} must be in [{minimum}, {MAX_IMAGE_SIDE}], got {value}")
     return int(value)
+
+
+def pixel_centre(location: Any, image_shape: tuple[int, int]) -> np.ndarray:
+    """Locations ``(..., 2)`` in ``[-1, 1]`` -> continuous pixel coordinates ``(x, y)`` (pixel ``i`` spans
+    ``[i, i + 1)``) of an ``(H, W)`` image, in the kernels' float64 arithmetic: ``(l + 1) * (size / 2)``."""
+    h, w = image_shape
+    return (np.asarray(location, np.float64) + 1.0) * (0.5 * np.array([w, h], np.float64))
+
+
+def patch_corner(centre: Any, width: Any) -> np.ndarray:
+    """Integer top-left ``(x0, y0)`` of a ``width x width`` patch centred at pixel coordinates ``centre``
+    (:func:`pixel_centre`): ``centre - width / 2`` rounded half up. The one patch geometry of the retina, the
+    renderer and the attention scores (the kernels apply it with the offsets ``0.5 - width / 2`` precomputed)."""
+    return np.floor(np.asarray(centre, np.float64) + (0.5 - np.asarray(width, np.float64) / 2.0)).astype(np.int64)
 
 
 @functools.lru_cache(maxsize=64)
