@@ -80,7 +80,9 @@ class RAM(BaseAlgorithm):
         location_std: the fixed standard deviation of the Gaussian location policy.
         hybrid: add the supervised cross-entropy on the final class (classification tasks).
             ``"auto"``: on when the env's observation is a classification task's (reads ``label``).
-        core: ``"rnn"``, ``"lstm"`` or ``"gru"`` (shortcut for ``policy_kwargs["core"]``).
+        core: ``"rnn"``, ``"lstm"`` or ``"gru"`` (shortcut for ``policy_kwargs["core"]``): the *kind* of the
+            recurrent core, a string (kept as ``RAM.core`` in checkpoints; the policy holds it as
+            ``RAMPolicy.core_kind`` and the module itself as ``RAMPolicy.core``; see docs/model.md, "Names").
         max_grad_norm: clip the gradient norm (None: no clipping, as in the paper).
         entropy_coef: weight of an entropy bonus on the game-action distribution (summed over the
             steps like the REINFORCE term, averaged over episodes); only where the choice is sampled
