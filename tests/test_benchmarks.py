@@ -28,6 +28,16 @@ def run_script(name: str, out: Path, *extra: str) -> str:
     return proc.stdout
 
 
+def tiny_ram_run(tmp_path: Path) -> Path:
+    """A `ram train` output folder: RAM-3g on 28x28 MNIST, 3000 steps."""
+    from agents.cli import main as ram
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    return run
+
+
 def test_scaling_quick(tmp_path):
     run_script("scaling", tmp_path)
     data = json.loads((tmp_path / "scaling.json").read_text())
@@ -119,11 +129,7 @@ def test_localization_quick(tmp_path):
 
 @requires_mnist
 def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
-    from agents.cli import main as ram
-
-    run = tmp_path / "run"
-    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    run = tiny_ram_run(tmp_path)
     pt = load_script("paper_tables")
     out = tmp_path / "results"
     assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g"]) == 0
@@ -141,11 +147,7 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
 
 @requires_mnist
 def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
-    from agents.cli import main as ram
-
-    run = tmp_path / "run"
-    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    run = tiny_ram_run(tmp_path)
     gp = load_script("glimpse_paths")
     assert gp.main([str(run / "model.zip"), "--out", str(tmp_path)]) == 0
     (record,) = json.loads((tmp_path / "glimpse_paths.json").read_text())["records"]
