@@ -452,16 +452,14 @@ def episode_frames(model, venv, episodes: int) -> list[np.ndarray]:
 
 
 def _final_frame(last: np.ndarray, info: dict, names: tuple[str, ...]) -> np.ndarray:
-    import cv2
+    """The terminal state's frame with the outcome written under it."""
+    from ram_env.render import draw_outcome
 
-    frame = last.copy()  # the terminal state's frame
     if "label" in info:
         text = f"said {names[info['prediction']]}, was {names[info['label']]}"
     else:
         text = "caught!" if info.get("is_success") else "missed"
-    colour = (60, 220, 60) if info.get("is_success") else (230, 40, 40)
-    cv2.putText(frame, text, (4, frame.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
-    return frame
+    return draw_outcome(last, text, bool(info.get("is_success")))
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

@@ -38,18 +38,17 @@ SB3_N_ENVS = {"ppo": 16, "a2c": 16, "recurrent-ppo": 16, "dqn": 8}
 #: Settings the SB3 algorithms get on top of SB3's own defaults.
 SB3_DEFAULTS: dict[str, dict[str, Any]] = {"dqn": dict(learning_starts=1000, buffer_size=100_000)}
 
-#: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
-#: ``train[55000:]`` by ``benchmarks/hyper_search.py`` (results/hyper_search.md); the paper also picked its
-#: learning rate and location std per task by search. The paper tables use them for both datasets and for the
-#: random-glimpse rows. Translated 60x60 and cluttered 100x100 take cluttered 60x60's pick after it beat the
-#: defaults on their own validation split too (8 glimpses, 3M steps: 6.96% against 11.14%, and 58.10% against
-#: 70.24%).
 #: The attention recipe under test (``paper_tables``' ``RAM-<n>g-attend`` rows): REINFORCE reaches the core, averaged
 #: over the steps and clipped at global norm 5, every weight row bounded to norm 1. Chosen on the validation split
 #: (benchmarks/results/hyper_search.md); not a default until it earns it.
 ATTENTION_RECIPE: dict[str, Any] = dict(reinforce_reduction="mean", max_grad_norm=5.0, max_weight_norm=1.0,
                                         policy_kwargs={"detach_location": False})
 
+#: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
+#: ``train[55000:]`` by ``benchmarks/hyper_search.py`` (results/hyper_search.md); the paper also picked its
+#: learning rate and location std per task by search. The paper tables use them for both datasets and for the
+#: random-glimpse rows. Translated 60x60 and cluttered 100x100 take cluttered 60x60's pick after it beat the
+#: defaults on their own validation split too (the README, "The paper's tables, side by side").
 TUNED: dict[str, dict[str, Any]] = {
     "translated60": dict(location_std=0.2, learning_rate=2e-3),
     "cluttered60": dict(location_std=0.2, learning_rate=2e-3),

@@ -16,7 +16,7 @@ computed with the same code as the agent's, so an agent that always looks at the
 *random* (locations uniform on [-1, 1]^2, the env's own initial-location law: computed analytically, the exact
 expectation for each scene, no sampling). Index 0 is the glimpse the env places at reset (uniform by default on
 classification tasks, the centre in Catch); the agent chooses the rest. The finest patch is located exactly as the
-retina places it (:mod:`ram_env.retina`: top-left ``floor(c + 0.5 - g / 2)``).
+retina places it (:func:`ram_env.retina.patch_corner`: top-left ``floor(c + 0.5 - g / 2)``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 
 from agents.config import EVAL_SEED, task_family
 from agents.models import SetupError
+from ram_env.retina import patch_corner, pixel_centre
 
 
 @dataclass
@@ -166,16 +167,9 @@ def evaluate(model, venv, n_episodes: int, deterministic: bool = True) -> EvalRe
 TARGET_KEYS = {"digit": ("target_center", "target_box"), "ball": ("ball_position", "ball_position")}
 
 
-def pixel_coordinates(location: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
-    """Location coordinates ``(..., 2)`` -> continuous pixel coordinates ``(x, y)`` (pixel i spans [i, i + 1)),
-    in the retina's arithmetic (float32 locations plus 1, then times half the size in float64)."""
-    h, w = image_shape
-    return (np.asarray(location, np.float32) + 1.0) * (0.5 * np.array([w, h]))
-
-
 def finest_patch_corner(location: np.ndarray, image_shape: tuple[int, int], glimpse_size: int) -> np.ndarray:
     """Integer top-left ``(x0, y0)`` of the retina's finest ``g x g`` patch at ``location`` (as the retina places it)."""
-    return np.floor(pixel_coordinates(location, image_shape) + (0.5 - glimpse_size / 2.0)).astype(np.int64)
+    return patch_corner(pixel_centre(location, image_shape), glimpse_size)
 
 
 def patch_overlaps(corner: np.ndarray, box: np.ndarray, glimpse_size: int) -> np.ndarray:
@@ -265,14 +259,14 @@ class AttentionMeter:
     def _boxes(self, targets: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         """Target centres (n, 2) and boxes (n, 4), in pixels."""
         centre_key, box_key = TARGET_KEYS[self.target]
-        centre = pixel_coordinates(np.stack([t[centre_key] for t in targets]), self.image_shape)
+        centre = pixel_centre(np.stack([t[centre_key] for t in targets]), self.image_shape)
         if self.target == "ball":
             pixel = np.floor(centre)
             box = np.concatenate([pixel, pixel + 1], axis=1)
         else:
             raw = np.stack([t[box_key] for t in targets])
-            box = np.rint(np.concatenate([pixel_coordinates(raw[:, :2], self.image_shape),
-                                          pixel_coordinates(raw[:, 2:], self.image_shape)], axis=1))
+            box = np.rint(np.concatenate([pixel_centre(raw[:, :2], self.image_shape),
+                                          pixel_centre(raw[:, 2:], self.image_shape)], axis=1))
         return centre, box
 
     def score(self, locations: np.ndarray, targets: list[dict]) -> np.ndarray:
@@ -281,7 +275,7 @@ class AttentionMeter:
         n = len(targets)
         out = np.empty((len(self.FIELDS), n))
         for row, where in ((0, np.asarray(locations, np.float32)), (4, np.repeat(self.centre, n, axis=0))):
-            out[row] = np.hypot(*(pixel_coordinates(where, self.image_shape) - centre).T)
+            out[row] = np.hypot(*(pixel_centre(where, self.image_shape) - centre).T)
             out[row + 1] = patch_overlaps(finest_patch_corner(where, self.image_shape, self.g), box, self.g)
         out[2] = uniform_mean_distance(centre, self.image_shape)
         out[3] = uniform_overlap_probability(box, self.image_shape, self.g)

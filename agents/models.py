@@ -28,7 +28,8 @@ def checkpoint_meta(algo: str, env_id: str, env_kwargs: dict, seed: int, total_t
 def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
                 ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None):
     """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
-    trial's settings) go to the algorithm's constructor; for RAM, ``ram_kwargs``' non-None values win over them."""
+    trial's settings) go to the algorithm's constructor (an SB3 algorithm's ``policy_kwargs`` on top of the
+    :class:`~agents.extractors.GlimpseExtractor` one); for RAM, ``ram_kwargs``' non-None values win over them."""
     algo_kwargs = dict(algo_kwargs or {})
     from ram_env import make_sb3_vec_env
 
@@ -49,9 +50,10 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
 
     from agents.extractors import GlimpseExtractor
 
-    policy_kwargs = dict(features_extractor_class=GlimpseExtractor)
-    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
     algo_kwargs = {**SB3_DEFAULTS.get(algo, {}), **algo_kwargs}
+    # The glimpse network unless the caller brings its own extractor (a full-view CNN, say).
+    policy_kwargs = {"features_extractor_class": GlimpseExtractor, **algo_kwargs.pop("policy_kwargs", {})}
+    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
     n_envs = n_envs or SB3_N_ENVS[algo]
     if algo == "dqn":
         env_kwargs = {**env_kwargs, "action_mode": "discrete"}

@@ -59,7 +59,8 @@ class RAMPolicy(BasePolicy):
     Args:
         observation_space, action_space: the env's spaces (glimpse observations, box actions).
         lr_schedule: learning-rate schedule (SB3 convention), used to build the optimizer.
-        core: ``"rnn"`` (the paper's ReLU recurrence), ``"lstm"`` (the paper's choice for Catch) or ``"gru"``.
+        core: ``"rnn"`` (the paper's ReLU recurrence), ``"lstm"`` (the paper's choice for Catch) or ``"gru"``:
+            the core's kind, kept as ``core_kind``; ``self.core`` is the module it builds (docs/model.md, "Names").
         glimpse_hidden, location_hidden, glimpse_output, hidden_size: 128/128/256/256 as in the paper.
         scale_gain: the i-th retina scale is multiplied by ``scale_gain ** i`` (see
             :class:`~agents.networks.GlimpseNetwork`; 1.0 = the paper, 4.0 = sums instead of averages).

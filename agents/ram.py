@@ -74,13 +74,15 @@ class RAM(BaseAlgorithm):
         lr_decay: ``"linear"`` (to 0 over training, the paper's) or ``"constant"``; ignored when
             ``learning_rate`` is a callable.
         optimizer: ``"adam"`` (default) or ``"sgd"`` (momentum 0.9, the paper's). Divergence from the
-            paper: with SGD (lr 0.001 or 0.01, minibatch 20) our model stayed near chance after
-            100k MNIST episodes while Adam reached 93% (see the README), so Adam is the default.
+            paper: with SGD our model stayed near chance on MNIST where Adam learned, at the same small
+            budget (the README's optimiser check), so Adam is the default.
         n_envs: episodes per batch when ``env`` is an id (20 = the paper's minibatch).
         location_std: the fixed standard deviation of the Gaussian location policy.
         hybrid: add the supervised cross-entropy on the final class (classification tasks).
             ``"auto"``: on when the env's observation is a classification task's (reads ``label``).
-        core: ``"rnn"``, ``"lstm"`` or ``"gru"`` (shortcut for ``policy_kwargs["core"]``).
+        core: ``"rnn"``, ``"lstm"`` or ``"gru"`` (shortcut for ``policy_kwargs["core"]``): the *kind* of the
+            recurrent core, a string (kept as ``RAM.core`` in checkpoints; the policy holds it as
+            ``RAMPolicy.core_kind`` and the module itself as ``RAMPolicy.core``; see docs/model.md, "Names").
         max_grad_norm: clip the gradient norm (None: no clipping, as in the paper).
         entropy_coef: weight of an entropy bonus on the game-action distribution (summed over the
             steps like the REINFORCE term, averaged over episodes); only where the choice is sampled
@@ -89,7 +91,7 @@ class RAM(BaseAlgorithm):
             final reward has said anything.
         normalize_advantage: standardise ``R - b_t`` over the batch (all episodes and steps) before the
             REINFORCE terms; the baseline still learns from the raw return. False (the default) is
-            the paper's. Beyond the paper: a standard variance-reduction step; on Catch, where 92% of
+            the paper's. Beyond the paper: a standard variance-reduction step; on Catch, where most
             random episodes return 0, it keeps the gradient's scale steady.
         location_lr_scale: the location network's learning rate as a multiple of the rest's (a
             separate optimizer parameter group; 1.0, the default, is the paper's single rate, 0
@@ -133,11 +135,11 @@ class RAM(BaseAlgorithm):
 
     Catch (``RAM_DEFAULTS["catch"]`` in :mod:`agents.config`): with the paper's loss alone and Adam at
     1e-3, the game-action policy collapses onto one action within a few dozen updates and the
-    location mean drifts into a corner; catch rate stays at chance (8%). The Catch defaults add the
+    location mean drifts into a corner; catch rate stays at chance. The Catch defaults add the
     options above, Adam at 3e-4 decayed linearly, 128 episodes per batch and ``scale_gain=4`` (see
     :class:`~agents.networks.GlimpseNetwork`); the reward is still the final catch only, the
-    location policy a fixed-sigma Gaussian, the core an LSTM. Measured on one CPU thread (seed 0):
-    3M steps (``ram train``, ~4 min) catch 33% deterministically; 15M steps (~24 min) catch 90%.
+    location policy a fixed-sigma Gaussian, the core an LSTM. What they reach and in how long: the README,
+    "RAM on Catch".
     """
 
     policy_aliases: ClassVar[dict[str, type]] = {"RAMPolicy": RAMPolicy}

@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/catch_reference.py            # writes benchmarks/results/catch_reference.md
-    python benchmarks/catch_reference.py --quick    # fewer games, prints only
+    python -m benchmarks.catch_reference            # writes benchmarks/results/catch_reference.md
+    python -m benchmarks.catch_reference --quick    # fewer games, prints only
 
 The scripted policy reads the game state (it sees the full screen) and moves the paddle to the
 ball's landing column, predicting the bounces: it must catch every ball, or the game is broken.
@@ -13,17 +13,13 @@ The random policy samples the Box action space uniformly; theory gives paddle_wi
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
-from pathlib import Path
 
 import numpy as np
 
 from agents.evaluation import wilson_interval
+from benchmarks.results_io import RESULTS, provenance
 from ram_env.envs.catch import CatchVectorEnv, scripted_policy
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def play(policy: str, games: int, seed: int, **kwargs) -> np.ndarray:
@@ -53,8 +49,7 @@ def main() -> None:
         print(f"{policy:9s} {100 * r.mean():6.2f}% (95% CI {100 * low:.2f}-{100 * high:.2f}%) over {games} games")
     if args.quick:
         return
-    meta = dict(command="python benchmarks/catch_reference.py", date=datetime.date.today().isoformat(),
-                machine=platform.machine())
+    meta = provenance(__file__)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "catch_reference.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
     lines = ["# Catch reference policies (RAM-Catch-v0, 24x24, 2-pixel paddle)", "",

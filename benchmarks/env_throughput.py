@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/env_throughput.py            # full run, writes benchmarks/results/env_throughput.md
-    python benchmarks/env_throughput.py --quick    # a few seconds, prints only
+    python -m benchmarks.env_throughput            # full run, writes benchmarks/results/env_throughput.md
+    python -m benchmarks.env_throughput --quick    # a few seconds, prints only
 
 A glimpse-step is one env advancing one step (one glimpse). Batched numbers count every env:
 ``num_envs * steps / seconds``. Two figures per batched row:
@@ -15,19 +15,15 @@ A glimpse-step is one env advancing one step (one glimpse). Batched numbers coun
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 import ram_env  # noqa: F401
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks.results_io import RESULTS, provenance
 
 # (label, env id, extra kwargs). The 400x400 row keeps the 60x60 retina and clutter density so only
 # the image size changes.
@@ -97,10 +93,7 @@ def main() -> None:
     if args.quick:
         return
     RESULTS.mkdir(exist_ok=True)
-    meta = dict(command="python benchmarks/env_throughput.py", date=datetime.date.today().isoformat(),
-                machine=f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-                        f"{len(__import__('os').sched_getaffinity(0))} cores", numpy=np.__version__,
-                torch=torch.__version__)
+    meta = dict(provenance(__file__), numpy=np.__version__, torch=torch.__version__)
     (RESULTS / "env_throughput.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1, default=str))
     lines = [
         "# Environment throughput", "",

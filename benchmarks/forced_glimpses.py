@@ -5,7 +5,7 @@ For each published RAM model (``benchmarks/results/models/index.json``, learned-
 error over the whole test split (every image once, scene seed 12345, deterministic, M = 1) with:
 
 - ``own``: its own location policy (the figure its record holds);
-- ``oracle``: glimpses 2 .. n at the digit's centre plus N(0, 0.1^2) (``paper_tables.fixed_glimpses``, read from
+- ``oracle``: glimpses 2 .. n at the digit's centre plus N(0, 0.1^2) (``benchmarks.glimpse_placement.fixed_glimpses``, read from
   the env's ``info["target_center"]``);
 - ``centre``: N(0, 0.2^2) around the image centre;
 - ``random``: uniform on [-1, 1]^2.
@@ -18,27 +18,22 @@ Results: ``<out>/forced_glimpses.json`` (records with command, date, machine) an
 
 Usage::
 
-    python benchmarks/forced_glimpses.py                     # the 60x60 and 100x100 MNIST models
-    python benchmarks/forced_glimpses.py --cells mnist-cluttered60-RAM-8g
-    python benchmarks/forced_glimpses.py --quick             # CI smoke test: a tiny model, temp folder
+    python -m benchmarks.forced_glimpses                     # the 60x60 and 100x100 MNIST models
+    python -m benchmarks.forced_glimpses --cells mnist-cluttered60-RAM-8g
+    python -m benchmarks.forced_glimpses --quick             # CI smoke test: a tiny model, temp folder
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked, machine, merge_records  # noqa: E402
+from agents.config import EVAL_SEED
+from benchmarks.glimpse_placement import fixed_glimpses
+from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
 
-from agents.config import EVAL_SEED  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 POLICY_SEED = 7  # the fixed policies' own draws
 PLACEMENTS = ("own", "oracle", "centre", "random")
 DEFAULT_TASKS = ("translated60", "cluttered60", "cluttered100")
@@ -47,8 +42,6 @@ DEFAULT_TASKS = ("translated60", "cluttered60", "cluttered100")
 def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs: int = 500,
           split: str = "test") -> dict[str, float]:
     """Error (%) of ``model`` on ``split`` with each placement of its glimpses, on the same scenes."""
-    import paper_tables as pt
-
     from agents.evaluation import evaluate
     from ram_env import make_sb3_vec_env
 
@@ -57,7 +50,7 @@ def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs:
         venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=EVAL_SEED, monitor=False,
                                 env_kwargs=dict(env_kwargs, split=split, shuffle=False))
         if placement != "own":
-            venv = pt.fixed_glimpses(venv, POLICY_SEED, placement, std=0.2)
+            venv = fixed_glimpses(venv, POLICY_SEED, placement, std=0.2)
         errors[placement] = evaluate(model, venv, episodes, deterministic=True).error_percent
     return errors
 
@@ -91,11 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     from agents.ram import RAM
 
     torch.set_num_threads(args.threads)
-    command = "python benchmarks/forced_glimpses.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    out = out_folder(args.out, args.quick, __file__)
     if args.quick:
         import numpy as np
 
-        out = args.out or Path(tempfile.mkdtemp())
         rng = np.random.default_rng(0)
         toy = ((rng.random((60, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(60) % 10)
         kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
@@ -103,7 +95,6 @@ def main(argv: list[str] | None = None) -> None:
         model.learn(600)
         cells = [("quick", model, "RAM-MNIST-v0", kwargs, 60, "train")]  # a toy dataset is one split
     else:
-        out = args.out or RESULTS
         index = json.loads((RESULTS / "models" / "index.json").read_text())
         wanted = args.cells or [c["cell"] for c in index if c["dataset"] == "mnist" and c.get("task") in DEFAULT_TASKS
                                 and c.get("row", "").startswith("RAM-") and not c["row"].endswith(("random", "centre"))]
@@ -117,8 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         errors = score(model, env_id, kwargs, episodes, split=split)
         print(f"{name}: " + ", ".join(f"{k} {v:.2f}%" for k, v in errors.items()), flush=True)
         record = dict(cell=name, env_id=env_id, env_kwargs={k: v for k, v in kwargs.items() if k != "dataset"},
-                      errors=errors, episodes=episodes, command=command, date=datetime.date.today().isoformat(),
-                      machine=machine())
+                      errors=errors, episodes=episodes, **provenance(__file__, argv))
         path = out / "forced_glimpses.json"
         with locked(path):
             merged = merge_records(path, [record], key=lambda r: r["cell"], order=lambda r: r["cell"])

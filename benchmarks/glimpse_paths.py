@@ -13,25 +13,21 @@ Results go to ``<out>/glimpse_paths.md`` and ``.json`` (one record per checkpoin
 
 Usage::
 
-    python benchmarks/glimpse_paths.py benchmarks/results/models/mnist_cluttered60_RAM-8g_seed0_100M.zip
+    python -m benchmarks.glimpse_paths benchmarks/results/models/mnist_cluttered60_RAM-8g_seed0_100M.zip
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked, machine, merge_records  # noqa: E402
+from agents.config import EVAL_SEED
+from benchmarks.results_io import RESULTS, locked, merge_records, provenance
 
-from agents.config import EVAL_SEED  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 BORDER = 0.95
 
 
@@ -115,11 +111,10 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     out = Path(args.out) if args.out else RESULTS
-    command = "python benchmarks/glimpse_paths.py " + " ".join(sys.argv[1:] if argv is None else argv)
     new = []
     for checkpoint in args.checkpoints:
         record = measure(Path(checkpoint))
-        record.update(command=command, date=datetime.datetime.now().isoformat(timespec="seconds"), machine=machine())
+        record.update(provenance(__file__, argv))
         new.append(record)
         print(f"{checkpoint}: " + ", ".join(f"{k} {v}" for k, v in record["errors"].items()), flush=True)
     path = out / "glimpse_paths.json"

@@ -14,29 +14,23 @@ Results are merged into ``<out>/hyper_search.json`` (one record per env, setting
 
 Usage::
 
-    python benchmarks/hyper_search.py --env RAM-ClutteredMNIST-v0 --n-glimpses 8 --timesteps 3000000 \\
+    python -m benchmarks.hyper_search --env RAM-ClutteredMNIST-v0 --n-glimpses 8 --timesteps 3000000 \\
         --settings location_std=0.05 location_std=0.2 learning_rate=3e-4,n_envs=256
-    python benchmarks/hyper_search.py --env RAM-MNIST-v0 --n-glimpses 2 --settings default initial_location=center
-    python benchmarks/hyper_search.py --quick      # CI smoke test, temp folder
+    python -m benchmarks.hyper_search --env RAM-MNIST-v0 --n-glimpses 2 --settings default initial_location=center
+    python -m benchmarks.hyper_search --quick      # CI smoke test, temp folder
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import datetime
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked, machine, merge_records  # noqa: E402
+from agents.config import VALIDATION_SEED
+from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
 
-from agents.config import VALIDATION_SEED  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size", "location_squash", "location_input_norm")
 ENV_KEYS = ("initial_location", "glimpse_size", "n_scales")  # the env's kwargs, not the agent's
 
@@ -169,14 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.env, args.n_glimpses, args.timesteps = "RAM-MNIST-v0", 2, 1_000
         args.settings = ["default", "location_std=0.2,init_scale=0.1,initial_location=center"]
-    if args.out is None:
-        args.out = Path(tempfile.mkdtemp()) if args.quick else RESULTS
+    args.out = out_folder(args.out, args.quick, __file__)
 
     import torch
 
     torch.set_num_threads(args.threads)
     settings = [(text, parse_setting(text)) for text in args.settings]
-    command = "python benchmarks/hyper_search.py " + " ".join(argv if argv is not None else sys.argv[1:])
     for text, setting in settings:
         for seed in args.seeds:
             print(f"{args.env} {args.n_glimpses}g {text} seed {seed} ({args.timesteps} steps) ...", flush=True)
@@ -187,8 +179,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  validation error {result['validation_error']:.2f}% (train {result['train_seconds']:.0f}s)",
                   flush=True)
             record = dict(env_id=args.env, n_glimpses=args.n_glimpses, setting_text=text, setting=setting, seed=seed,
-                          timesteps=args.timesteps, command=command, date=datetime.date.today().isoformat(),
-                          machine=machine(), **result)
+                          timesteps=args.timesteps, **provenance(__file__, argv), **result)
             path = args.out / "hyper_search.json"
             with locked(path):
                 merged = merge_records(path, [record], key=_key, order=_order)

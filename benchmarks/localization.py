@@ -19,15 +19,14 @@ and centre) are rewritten from all records.
 
 Usage::
 
-    python benchmarks/localization.py                          # every model (about 10 minutes on one thread)
-    python benchmarks/localization.py --only cluttered60 translated60 catch
-    python benchmarks/localization.py --quick                  # CI smoke test: tiny models in a temp folder
+    python -m benchmarks.localization                          # every model (about 10 minutes on one thread)
+    python -m benchmarks.localization --only cluttered60 translated60 catch
+    python -m benchmarks.localization --quick                  # CI smoke test: tiny models in a temp folder
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import statistics
 import sys
@@ -38,12 +37,10 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked, machine, merge_records  # noqa: E402
+from agents.config import EVAL_SEED
+from benchmarks.glimpse_placement import fixed_glimpses
+from benchmarks.results_io import RESULTS, locked, merge_records, provenance
 
-from agents.config import EVAL_SEED  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 REPO = RESULTS.parent.parent
 N_ENVS = 500
 TASK_ORDER = ("mnist28", "translated60", "cluttered60", "cluttered100", "catch", "catch48")
@@ -64,13 +61,10 @@ def locations_of(record: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------- scoring
 def score_table_model(record: dict[str, Any], path: Path) -> dict[str, Any]:
-    """A paper-table RAM model on its test split, scored as ``paper_tables.score_ram`` does (M = 1 pass)."""
+    """A paper-table RAM model on its test split, scored as ``benchmarks.paper_runs.score_ram`` does (M = 1 pass)."""
     from agents.evaluation import evaluate
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from paper_tables import fixed_glimpses
 
     model = RAM.load(path, device="cpu")
     env_kwargs = dict(record["hyper"].get("env_kwargs", {}), split="test", shuffle=False)
@@ -276,12 +270,11 @@ def make_quick_results(folder: Path) -> None:
     """A tiny results folder: one paper-table RAM model (28x28, 3 glimpses) and one Catch run on a small screen."""
     from agents.cli import main as ram
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import paper_tables
+    from benchmarks.paper_runs import run_ram
 
     (folder / "models").mkdir(parents=True)
     budget = dict(timesteps=1_200, n_envs=100)
-    result = paper_tables.run_ram("mnist", "mnist28", "RAM-3g", 0, budget, models=folder / "models")
+    result = run_ram("mnist", "mnist28", "RAM-3g", 0, budget, models=folder / "models")
     record = dict(dataset="mnist", task="mnist28", row="RAM-3g", seed=0, budget=budget, quick=True, **result)
     (folder / "paper_tables.json").write_text(json.dumps(dict(records=[record])))
     assert ram(["train", "--total-timesteps", "1000", "--n-envs", "8", "--out", str(folder / "runs" / "catch-seed0"),
@@ -310,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    command = "python benchmarks/localization.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.quick:
         results = Path(tempfile.mkdtemp(prefix="localization-quick-"))
         make_quick_results(results)
@@ -333,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             extra = {}
         record = dict(model=job["key"], dataset=job["dataset"], task=job["task"], row=job["row"], seed=job["seed"],
                       **extra, **scores, quick=args.quick, seconds=round(time.perf_counter() - t0, 1),
-                      command=command.strip(), date=datetime.datetime.now().isoformat(timespec="seconds"),
-                      machine=machine())
+                      **provenance(__file__, argv))
         merge(out, [record])
         s = scores["attention"]["summary"]
         score = (f"catch rate {scores['catch_rate']:.2f}%" if "catch_rate" in scores else

@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/optimizer_check.py            # writes benchmarks/results/optimizer_check.md
-    python benchmarks/optimizer_check.py --quick    # a tiny budget, prints only
+    python -m benchmarks.optimizer_check            # writes benchmarks/results/optimizer_check.md
+    python -m benchmarks.optimizer_check --quick    # a tiny budget, prints only
 
 Each configuration trains RAM on RAM-MNIST-v0 (``train[:55000]``, minibatch 20 episodes, 600k timesteps =
 100k episodes, seed 0) and reports the accuracy on the validation split ``train[55000:]`` (5,000 images,
@@ -13,22 +13,16 @@ every image once, deterministic policy).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import sys
 import time
-from pathlib import Path
 
 import torch
 
 from agents import RAM
 from agents.evaluation import evaluate
+from benchmarks.results_io import RESULTS, provenance
 from ram_env import make_sb3_vec_env
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import machine  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 CONFIGS = {
     "SGD lr 0.01 (momentum 0.9)": dict(optimizer="sgd", learning_rate=0.01),
     "SGD lr 0.001": dict(optimizer="sgd", learning_rate=0.001),
@@ -63,8 +57,7 @@ def main() -> None:
         print(f"{name:40s} validation accuracy {100 * accuracy:6.2f}%  ({seconds:.0f}s)", flush=True)
     if args.quick:
         return
-    meta = dict(command="python benchmarks/optimizer_check.py", date=datetime.date.today().isoformat(),
-                machine=machine())
+    meta = provenance(__file__)
     (RESULTS / "optimizer_check.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1, default=str))
     lines = ["# RAM on MNIST: SGD (the paper's optimiser) against Adam", "",
              f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ", f"Date: {meta['date']}", "",

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/plot_run.py benchmarks/results/runs/mnist-6g-seed0/progress.csv.gz --out curve.png
+    python -m benchmarks.plot_run benchmarks/results/runs/mnist-6g-seed0/progress.csv.gz --out curve.png
 
 With ``--last-steps N`` it also prints the mean training success rate over the run's last N timesteps
 (each logged value is one batch of sampled episodes), to set beside the test accuracy. With ``--at T ...`` it

@@ -1,6 +1,6 @@
 """Glimpse-sensor throughput: glimpses/s of ``glimpse_from_integral`` (the per-step hot path).
 
-Usage: ``python benchmarks/retina_speed.py [--g 12] [--k 3] [--seconds 0.3] [--threads 2]``
+Usage: ``python -m benchmarks.retina_speed [--g 12] [--k 3] [--seconds 0.3] [--threads 2]``
 
 Tables are built once outside the timed loop (as in an episode: one table per image, one glimpse
 per step).  Each case reports the best of several repeats (the machine is shared and noisy), for

@@ -23,20 +23,18 @@ Outputs, merged across runs (one record per env, algo, seed and budget): ``rl_co
 
 Usage::
 
-    python benchmarks/rl_comparison.py --timesteps 1000000
-    python benchmarks/rl_comparison.py --envs RAM-Catch-v0 --algos ram ppo-full --timesteps 3000000
-    python benchmarks/rl_comparison.py --envs RAM-ClutteredMNIST-v0 --algos ppo-full --device cuda  # CNN on a GPU
-    python benchmarks/rl_comparison.py --render-only  # rewrite the .md and PNGs from the .json
-    python benchmarks/rl_comparison.py --quick      # CI smoke test (< 1 min), temp folder
+    python -m benchmarks.rl_comparison --timesteps 1000000
+    python -m benchmarks.rl_comparison --envs RAM-Catch-v0 --algos ram ppo-full --timesteps 3000000
+    python -m benchmarks.rl_comparison --envs RAM-ClutteredMNIST-v0 --algos ppo-full --device cuda  # CNN on a GPU
+    python -m benchmarks.rl_comparison --render-only  # rewrite the .md and PNGs from the .json
+    python -m benchmarks.rl_comparison --quick      # CI smoke test (< 1 min), temp folder
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -47,82 +45,52 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.cli import torch_device
 from agents.config import EVAL_SEED, SB3_DEFAULTS, SB3_N_ENVS, ram_hyperparameters, task_family
+from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_io import locked, machine, merge_records  # noqa: E402
-RESULTS = Path(__file__).resolve().parent / "results"
 ENVS = ("RAM-ClutteredMNIST-v0", "RAM-Catch-v0")
 ALGOS = ("ram", "ppo", "a2c", "dqn", "recurrent-ppo", "ppo-full")
 DEFAULT_TIMESTEPS = 1_000_000
 
 
-def glimpse_extractor_class():
-    """:class:`agents.GlimpseExtractor`, its one-hot step index flattened to ``(N, T)``.
+def settings(algo: str, family: str, quick: bool) -> tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What ``algo`` trains with here: ``(build_model's algo, its algo_kwargs, env kwargs, the record's hyper)``.
 
-    SB3's rollout and replay buffers store a ``Discrete`` observation with shape ``(1,)``, so in training
-    the one-hot step arrives as ``(N, 1, T)``; this subclass reshapes it before ``GlimpseExtractor``
-    concatenates (identical otherwise; harmless once the extractor handles it itself).
+    On top of ``ram train``'s defaults (:mod:`agents.config`): PPO and RecurrentPPO collect 128 steps per env
+    (16 and one epoch in ``--quick``) in minibatches of 256; ``ppo-full`` is PPO on the whole frame through
+    :class:`agents.baselines.SmallCNN`; DQN starts learning after 100 steps in ``--quick``.
     """
-    from agents.extractors import GlimpseExtractor
-
-    class FlatStepGlimpseExtractor(GlimpseExtractor):
-        def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
-            if "step" in observations:
-                observations = dict(observations)
-                step = observations["step"]
-                observations["step"] = step.reshape(step.shape[0], -1)
-            return super().forward(observations)
-
-    return FlatStepGlimpseExtractor
-
-
-def build(algo: str, env_id: str, seed: int, quick: bool, device: str = "cpu"):
-    """``(model, eval env kwargs, hyperparameters)`` for ``algo`` on ``env_id``."""
-    from ram_env import make_sb3_vec_env
-
-    family = task_family(env_id)
-    train_kwargs: dict[str, Any] = dict(split="train") if family == "classification" else {}
-    common = dict(seed=seed, device=device, verbose=0)
     if algo == "ram":
-        from agents.ram import RAM
-
-        hyper = ram_hyperparameters(family)
-        venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs=train_kwargs)
-        return RAM("RAMPolicy", venv, **hyper, **common), {}, hyper
-    from sb3_contrib import RecurrentPPO
-    from stable_baselines3 import A2C, DQN, PPO
-
-    n_steps = 16 if quick else 128
-    epochs = dict(n_epochs=1) if quick else {}  # PPO's default 10 epochs per rollout in full runs
-    glimpse = dict(features_extractor_class=glimpse_extractor_class())
+        return "ram", {}, {}, ram_hyperparameters(family)
+    n_envs = SB3_N_ENVS["ppo" if algo == "ppo-full" else algo]
     if algo == "dqn":
-        kwargs = dict(action_mode="discrete")
-        hyper = {"n_envs": SB3_N_ENVS["dqn"], **SB3_DEFAULTS["dqn"], **({"learning_starts": 100} if quick else {})}
-        venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs={**train_kwargs, **kwargs})
-        return (DQN("MultiInputPolicy", venv, learning_starts=hyper["learning_starts"], buffer_size=hyper["buffer_size"],
-                    policy_kwargs=glimpse, **common), kwargs, dict(hyper, action_mode="discrete"))
-    n_envs = SB3_N_ENVS["ppo"]  # all the on-policy algorithms'
+        quick_kwargs = {"learning_starts": 100} if quick else {}
+        return "dqn", quick_kwargs, {}, {"n_envs": n_envs, **SB3_DEFAULTS["dqn"], **quick_kwargs,
+                                         "action_mode": "discrete"}
+    if algo == "a2c":
+        return "a2c", {}, {}, dict(n_envs=n_envs, n_steps=5, extractor="GlimpseExtractor")
+    rollout = dict(n_steps=16 if quick else 128, batch_size=256, **(dict(n_epochs=1) if quick else {}))
     if algo == "ppo-full":
         from agents.baselines import SmallCNN
 
-        kwargs = dict(obs_mode="full")
-        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs={**train_kwargs, **kwargs})
-        hyper = dict(n_envs=n_envs, n_steps=n_steps, batch_size=256, obs_mode="full", extractor="SmallCNN", **epochs)
-        return (PPO("MultiInputPolicy", venv, n_steps=n_steps, batch_size=256,
-                    policy_kwargs=dict(features_extractor_class=SmallCNN), **epochs, **common), kwargs, hyper)
-    venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=train_kwargs)
+        return ("ppo", dict(rollout, policy_kwargs=dict(features_extractor_class=SmallCNN)), dict(obs_mode="full"),
+                dict(n_envs=n_envs, **rollout, obs_mode="full", extractor="SmallCNN"))
     if algo == "ppo":
-        hyper = dict(n_envs=n_envs, n_steps=n_steps, batch_size=256, extractor="GlimpseExtractor", **epochs)
-        return (PPO("MultiInputPolicy", venv, n_steps=n_steps, batch_size=256, policy_kwargs=glimpse, **epochs,
-                    **common), {}, hyper)
-    if algo == "a2c":
-        return A2C("MultiInputPolicy", venv, policy_kwargs=glimpse, **common), {}, dict(n_envs=n_envs, n_steps=5,
-                                                                                       extractor="GlimpseExtractor")
+        return "ppo", rollout, {}, dict(n_envs=n_envs, **rollout, extractor="GlimpseExtractor")
     if algo == "recurrent-ppo":
-        hyper = dict(n_envs=n_envs, n_steps=n_steps, batch_size=256, extractor="GlimpseExtractor", lstm=256, **epochs)
-        return (RecurrentPPO("MultiInputLstmPolicy", venv, n_steps=n_steps, batch_size=256, policy_kwargs=glimpse,
-                             **epochs, **common), {}, hyper)
+        return "recurrent-ppo", rollout, {}, dict(n_envs=n_envs, **rollout, extractor="GlimpseExtractor", lstm=256)
     raise ValueError(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
+
+
+def build(algo: str, env_id: str, seed: int, quick: bool, device: str = "cpu"):
+    """``(model, eval env kwargs, hyperparameters)`` for ``algo`` on ``env_id``: :func:`agents.models.build_model`
+    with :func:`settings`, on the train split of a classification task."""
+    from agents.models import build_model
+
+    family = task_family(env_id)
+    name, algo_kwargs, env_kwargs, hyper = settings(algo, family, quick)
+    train_kwargs = dict(env_kwargs, **(dict(split="train") if family == "classification" else {}))
+    model, used = build_model(name, env_id, seed, None, train_kwargs, device, {}, None, algo_kwargs)
+    return model, {k: v for k, v in used.items() if k != "split"}, hyper
 
 
 class SuccessCurve(BaseCallback):
@@ -236,7 +204,7 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
                             alpha=1.0 if len(rs) == 1 else 0.6)
         lines += [f"| {algo} | not run | | | | |" for algo in ALGOS if algo not in best]
         lines.append("")
-        ax.set(xlabel="env steps", ylabel=f"{'catch rate' if 'Catch' in env_id else 'accuracy'} of training episodes",
+        ax.set(xlabel="env steps", ylabel=f"{'accuracy' if task_family(env_id) == 'classification' else 'catch rate'} of training episodes",
                title=env_id, ylim=(0, 1))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
@@ -245,7 +213,6 @@ def render(records: list[dict[str, Any]], out: Path) -> None:
         plt.close(fig)
         lines += [f"![learning curves on {env_id}](rl_comparison_{env_id}.png)", ""]
     (out / "rl_comparison.md").write_text("\n".join(lines))
-
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,15 +238,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
     torch.set_num_threads(args.threads)
     timesteps = args.timesteps or (600 if args.quick else DEFAULT_TIMESTEPS)
-    out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="rl-comparison-")) if args.quick else RESULTS)
-    command = ("python benchmarks/rl_comparison.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    out = out_folder(args.out, args.quick, __file__)
     for env_id in args.envs:
         for algo in args.algos:
             for seed in args.seeds:
                 print(f"{env_id} {algo} seed {seed}: {timesteps:,} steps ...", flush=True)
                 record = run(env_id, algo, seed, timesteps, args.eval_episodes, args.quick, args.device)
-                record.update(command=command, quick=args.quick, machine=machine(args.device), device=args.device,
-                              date=datetime.datetime.now().isoformat(timespec="seconds"))
+                record.update(quick=args.quick, device=args.device, **provenance(__file__, argv, args.device))
                 merge(out, [record])
                 print(f"  {100 * record['rate']:.2f}% over {record['episodes']} episodes "
                       f"(train {record['train_seconds']:.0f}s, eval {record['eval_seconds']:.0f}s)", flush=True)

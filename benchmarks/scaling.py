@@ -17,20 +17,16 @@ script measures both for square images of side 28, 60, 100, 200 and 400:
 
 Usage::
 
-    python benchmarks/scaling.py              # writes benchmarks/results/scaling.{md,json,png}
-    python benchmarks/scaling.py --quick      # 2 sizes, small batch, into a temp folder (or --out)
+    python -m benchmarks.scaling              # writes benchmarks/results/scaling.{md,json,png}
+    python -m benchmarks.scaling --quick      # 2 sizes, small batch, into a temp folder (or --out)
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,24 +37,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from agents.baselines import ConvClassifier, FCClassifier
 from agents.policy import RAMPolicy
+from benchmarks.results_io import machine, out_folder, provenance
 from ram_env.retina import Retina
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = (28, 60, 100, 200, 400)
 N_GLIMPSES, GLIMPSE, SCALES = 6, 12, 3
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
-    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {torch.get_num_threads()} torch thread{load}"
 
 
 def ram_policy() -> RAMPolicy:
@@ -220,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = args.sizes or ((28, 60) if args.quick else SIZES)
     batch = args.batch or (16 if args.quick else 256)
     runs = args.runs or (2 if args.quick else 7)
-    out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="scaling-")) if args.quick else RESULTS)
+    out = out_folder(args.out, args.quick, __file__)
     rows = []
     for size in sizes:
         row = measure(size, batch, runs)
@@ -228,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{size:4d}x{size:<4d} RAM {row['ram_network_macs']:>11,} MACs + {row['ram_table_build_ops']:>9,} table adds, "
               f"{1e6 * row['ram_seconds']:8.1f} us | Conv {row['conv_macs']:>11,} MACs, {1e6 * row['conv_seconds']:8.1f} us"
               f" | FC-256 {row['fc256_macs']:>11,} MACs, {1e6 * row['fc256_seconds']:8.1f} us", flush=True)
-    argv_text = " ".join(sys.argv[1:]) if argv is None else " ".join(argv)
-    meta = dict(command=f"python benchmarks/scaling.py {argv_text}".strip(), machine=machine(),
-                date=datetime.datetime.now().isoformat(timespec="seconds"), batch=batch, runs=runs,
+    meta = dict(provenance(__file__, argv), machine=machine(load=True), batch=batch, runs=runs,
                 torch=torch.__version__, numpy=np.__version__, quick=args.quick)
     write(rows, meta, out)
     print(f"wrote {out / 'scaling.md'}, scaling.json, scaling.png")

@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/train_throughput.py            # writes benchmarks/results/train_throughput.md
-    python benchmarks/train_throughput.py --quick    # prints only
+    python -m benchmarks.train_throughput            # writes benchmarks/results/train_throughput.md
+    python -m benchmarks.train_throughput --quick    # prints only
 
 Whole training (batched rollout with the graph kept, backprop through time, Adam step) on the
 batched env, warm-up excluded, with 1 and 2 torch threads.
@@ -12,20 +12,15 @@ batched env, warm-up excluded, with 1 and 2 torch threads.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import torch
 
 from agents import RAM
 from agents.config import ram_hyperparameters
+from benchmarks.results_io import RESULTS, machine, provenance
 from ram_env import make_sb3_vec_env
-
-RESULTS = Path(__file__).resolve().parent / "results"
 TASKS = {"RAM-MNIST-v0": "classification", "RAM-ClutteredMNIST-v0": "classification", "RAM-Catch-v0": "catch"}
 
 
@@ -60,10 +55,7 @@ def main() -> None:
                       f"{steps:10,.0f} glimpse-steps/s", flush=True)
     if args.quick:
         return
-    load = os.getloadavg()[0]
-    meta = dict(command="python benchmarks/train_throughput.py", date=datetime.date.today().isoformat(),
-                machine=f"{platform.machine()}, {os.cpu_count()} cores, load average {load:.1f} at the end",
-                torch=torch.__version__)
+    meta = dict(provenance(__file__), machine=machine(load=True) + " at the end", torch=torch.__version__)
     (RESULTS / "train_throughput.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
     lines = ["# RAM training throughput (CPU)", "", f"Command: `{meta['command']}`  ",
              f"Machine: {meta['machine']}  ", f"Date: {meta['date']}", "",

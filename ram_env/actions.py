@@ -83,7 +83,7 @@ class ActionCodec:
         a = np.asarray(actions)
         expected = (n_envs,) + self.space.shape
         if a.shape != expected:
-            # Accept a flat batch of scalars for Discrete given as a list.
+            # One action per env, each of the space's shape (Discrete: a flat (n_envs,) batch); nothing is reshaped.
             raise ValueError(
                 f"action has shape {a.shape}, expected {expected} for action_mode={self.mode!r} "
                 f"({self.space})"

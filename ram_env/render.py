@@ -1,8 +1,9 @@
 """Drawing glimpses and trajectories (OpenCV), and writing animations (Pillow).
 
 Frames are upscaled with nearest-neighbour so a person can see single pixels, then the k retina
-squares are drawn with the same pixel geometry as :mod:`ram_env.retina` (a square of width
-``g * 2**s`` whose top-left is ``round_half_up(centre - width / 2)``).
+squares are drawn with the retina's own geometry (:func:`ram_env.retina.pixel_centre`,
+:func:`ram_env.retina.patch_corner`: a square of width ``g * 2**s`` whose top-left is ``centre - width / 2``
+rounded half up).
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ram_env.retina import patch_corner, pixel_centre
+
+GREEN, RED = (60, 220, 60), (230, 40, 40)  # RGB; also a success / a failure in draw_outcome
 # One colour per scale (RGB), smallest patch first.
-SCALE_COLOURS = ((60, 220, 60), (250, 210, 40), (250, 130, 30), (230, 40, 40), (200, 60, 200), (60, 160, 250))
+SCALE_COLOURS = (GREEN, (250, 210, 40), (250, 130, 30), RED, (200, 60, 200), (60, 160, 250))
 TARGET_SIDE = 256
 
 
 def upscale_factor(height: int, width: int) -> int:
     """Integer zoom that brings the larger side to about ``TARGET_SIDE`` pixels."""
     return max(1, math.ceil(TARGET_SIDE / max(height, width)))
-
-
-def location_to_pixels(location: np.ndarray, height: int, width: int) -> tuple[float, float]:
-    """Centre of a location in continuous pixel coordinates (x, y)."""
-    return (float(location[0]) + 1) / 2 * width, (float(location[1]) + 1) / 2 * height
 
 
 def draw_glimpse_frame(image: np.ndarray, location: np.ndarray | None, glimpse_size: int, n_scales: int,
@@ -50,19 +49,27 @@ def draw_glimpse_frame(image: np.ndarray, location: np.ndarray | None, glimpse_s
     frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
     thickness = max(1, z // 4)
     if trajectory is not None and len(trajectory) > 1:
-        pts = np.array([[location_to_pixels(p, h, w)] for p in trajectory]) * z
+        pts = pixel_centre(trajectory, (h, w))[:, None, :] * z
         cv2.polylines(frame, [pts.astype(np.int32)], False, (80, 160, 255), thickness, cv2.LINE_AA)
     if location is not None:
-        cx, cy = location_to_pixels(location, h, w)
+        centre = pixel_centre(location, (h, w))
         for s in range(n_scales):
             width = glimpse_size * 2**s
-            x0, y0 = math.floor(cx - width / 2 + 0.5), math.floor(cy - width / 2 + 0.5)
+            x0, y0 = (int(v) for v in patch_corner(centre, width))
             colour = SCALE_COLOURS[s % len(SCALE_COLOURS)]
             cv2.rectangle(frame, (x0 * z, y0 * z), ((x0 + width) * z - 1, (y0 + width) * z - 1), colour, thickness)
     if text:
         scale = 0.4 + 0.1 * (frame.shape[1] // 256)
         cv2.putText(frame, text, (4, int(14 * scale / 0.4)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
                     cv2.LINE_AA)
+    return frame
+
+
+def draw_outcome(frame: np.ndarray, text: str, success: bool) -> np.ndarray:
+    """A copy of ``frame`` with the episode's outcome ``text`` at its bottom-left, green on success, else red."""
+    frame = frame.copy()
+    cv2.putText(frame, text, (4, frame.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, GREEN if success else RED, 1,
+                cv2.LINE_AA)
     return frame
 
 

@@ -40,14 +40,11 @@ uint8 images are divided by 255, so the output is in ``[0, 1]`` exactly (a full-
 exactly 1.0); float images are not rescaled (absolute error ~``H*W*1e-16`` from the float64 sums,
 so a black region can read e.g. 6e-14 instead of 0; float32 images of 8-bit data / 255 sum exactly).
 
-Performance (``benchmarks/retina_speed.py``, g=12, k=3, 2-core AMD EPYC VM shared with other jobs):
-numpy, per CPU-second, batch 1024: ~660k glimpses/s on 28x28 tables, ~330-390k on 60x60, ~290k on
-400x400 (the table no longer fits in cache, hence the drop from 28x28); batch 64 ~480k; batch 1
-~30k (Python overhead).  The torch kernel is about as fast per thread; with 2 free cores it reached
-0.75-1.1M/s at batch 1024, 60x60, but torch's intra-op threads collapse (~13k/s) when the cores are
-oversubscribed (e.g. env worker processes plus a trainer): then use numpy or
-``torch.set_num_threads(1)``.  The numpy kernel keeps ~16 bytes of scratch per corner read (about
-8 MB at batch 1024) per calling thread, reused across calls.
+Speed (``python -m benchmarks.retina_speed``; figures in the README, "Retina speed"): the cost per glimpse is
+flat in the image size until the table falls out of cache; small batches are dominated by Python overhead.
+Torch's intra-op threads slow down sharply when the cores are oversubscribed (env worker processes plus a
+trainer): then use numpy or ``torch.set_num_threads(1)``.  The numpy kernel keeps ~16 bytes of scratch per
+corner read (about 8 MB at batch 1024) per calling thread, reused across calls.
 """
 
 from __future__ import annotations
@@ -60,7 +57,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["integral_image", "glimpse_from_integral", "glimpse", "Retina", "UINT8_MAX_PIXELS", "MAX_IMAGE_SIDE",
-           "MAX_PATCH_WIDTH", "check_image_side"]
+           "MAX_PATCH_WIDTH", "check_image_side", "pixel_centre", "patch_corner"]
 
 #: Largest ``H * W`` for which a uint8 image's int32 summed-area table cannot overflow.
 UINT8_MAX_PIXELS = (2**31 - 1) // 255
@@ -112,6 +109,20 @@ def check_image_side(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+def pixel_centre(location: Any, image_shape: tuple[int, int]) -> np.ndarray:
+    """Locations ``(..., 2)`` in ``[-1, 1]`` -> continuous pixel coordinates ``(x, y)`` (pixel ``i`` spans
+    ``[i, i + 1)``) of an ``(H, W)`` image, in the kernels' float64 arithmetic: ``(l + 1) * (size / 2)``."""
+    h, w = image_shape
+    return (np.asarray(location, np.float64) + 1.0) * (0.5 * np.array([w, h], np.float64))
+
+
+def patch_corner(centre: Any, width: Any) -> np.ndarray:
+    """Integer top-left ``(x0, y0)`` of a ``width x width`` patch centred at pixel coordinates ``centre``
+    (:func:`pixel_centre`): ``centre - width / 2`` rounded half up. The one patch geometry of the retina, the
+    renderer and the attention scores (the kernels apply it with the offsets ``0.5 - width / 2`` precomputed)."""
+    return np.floor(np.asarray(centre, np.float64) + (0.5 - np.asarray(width, np.float64) / 2.0)).astype(np.int64)
+
+
 @functools.lru_cache(maxsize=64)
 def _np_consts(g: int, k: int, uint8: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Per-(g, k) constants, built once.
@@ -133,9 +144,9 @@ class _Scratch(threading.local):
     """Grow-only, per-thread scratch buffers for the numpy kernel's big temporaries.
 
     Why: allocating fresh multi-MB temporaries on every call can make glibc map and unmap them
-    every time (page faults plus zeroing of the huge pages numpy requests), which was measured to
-    make a whole process 4-5x slower (140k vs 650k glimpses/s at batch 1024) depending only on
-    what it allocated before.  Reusing buffers makes the speed independent of the allocator's state.
+    every time (page faults plus zeroing of the huge pages numpy requests), which makes a whole process
+    several times slower depending only on what it allocated before (README, "Retina speed").  Reusing
+    buffers makes the speed independent of the allocator's state.
     Holds ~16 bytes per corner read (about 8 MB at batch 1024, g=12, k=3) per thread that calls it.
     """
 

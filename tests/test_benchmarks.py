@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import subprocess
 import sys
@@ -13,21 +13,29 @@ import pytest
 
 from tests.conftest import requires_mnist
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 def run_script(name: str, out: Path, *extra: str) -> str:
-    proc = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), "--quick", "--out", str(out), *extra],
-                          capture_output=True, text=True, timeout=120, cwd=BENCHMARKS.parent)
+    """``python -m benchmarks.<name> --quick --out <out>``, as the README runs it, from the repository root."""
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--quick", "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout
+
+
+def tiny_ram_run(tmp_path: Path) -> Path:
+    """A `ram train` output folder: RAM-3g on 28x28 MNIST, 3000 steps."""
+    from agents.cli import main as ram
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    return run
 
 
 def test_scaling_quick(tmp_path):
@@ -51,7 +59,7 @@ def test_paper_tables_quick(tmp_path):
     assert {r["row"] for r in records} == {"FC-64", "Conv", "RAM-3g", "RAM-2g-random"}
     for r in records:
         assert r["episodes"] == 10_000 and 0.0 <= r["error"] <= 100.0 and r["quick"]
-        assert r["command"].startswith("python benchmarks/paper_tables.py") and r["date"] and r["budget"]
+        assert r["command"].startswith("python -m benchmarks.paper_tables --quick") and r["date"] and r["budget"]
         if r["row"].startswith("RAM"):  # M = 10 score and the trained model kept beside the results
             assert 0.0 <= r["error_paths10"] <= 100.0 and (tmp_path / r["model"]).stat().st_size > 10_000
             # Where the M = 1 run's glimpses went, per glimpse, beside the random and centre references.
@@ -111,7 +119,7 @@ def test_localization_quick(tmp_path):
     catch = by_task["catch"]
     assert catch["attention"]["target"] == "ball" and catch["attention"]["counts"] == [200] * 23
     assert catch["attention"]["summary_from"] == 11 and 0 <= catch["catch_rate"] <= 100
-    assert all(r["command"].startswith("python benchmarks/localization.py") and r["machine"] and r["date"]
+    assert all(r["command"].startswith("python -m benchmarks.localization --quick") and r["machine"] and r["date"]
                for r in records)
     md = (tmp_path / "localization.md").read_text()
     assert "## mnist: mnist28" in md and "| RAM-3g | 0 |" in md and "| run catch-seed0 | 0 |" in md
@@ -121,11 +129,7 @@ def test_localization_quick(tmp_path):
 
 @requires_mnist
 def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
-    from agents.cli import main as ram
-
-    run = tmp_path / "run"
-    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    run = tiny_ram_run(tmp_path)
     pt = load_script("paper_tables")
     out = tmp_path / "results"
     assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g"]) == 0
@@ -143,11 +147,7 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
 
 @requires_mnist
 def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
-    from agents.cli import main as ram
-
-    run = tmp_path / "run"
-    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "3000",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1"]) == 0
+    run = tiny_ram_run(tmp_path)
     gp = load_script("glimpse_paths")
     assert gp.main([str(run / "model.zip"), "--out", str(tmp_path)]) == 0
     (record,) = json.loads((tmp_path / "glimpse_paths.json").read_text())["records"]
@@ -249,7 +249,7 @@ def test_run_table_reads_finished_and_stopped_runs(tmp_path):
 
 
 def test_paper_rows_parse():
-    pt = load_script("paper_tables")
+    pt = load_script("paper_cells")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
     assert pt.parse_row("Conv") == dict(kind="conv")
     assert pt.parse_row("RAM-6g") == dict(kind="ram", n_glimpses=6, core=None, locations="learned", recipe=False)
@@ -264,7 +264,7 @@ def test_paper_rows_parse():
 
 
 def test_a_core_row_trains_with_that_core_on_top_of_the_tuned_settings():
-    pt = load_script("paper_tables")
+    pt = load_script("paper_cells")
     tuned = pt.ram_settings("cluttered60", pt.parse_row("RAM-8g"))
     assert tuned == pt.TUNED["cluttered60"] and "core" not in tuned
     assert pt.ram_settings("cluttered60", pt.parse_row("RAM-8g-lstm")) == dict(tuned, core="lstm")
@@ -275,7 +275,7 @@ def test_fixed_glimpses_replace_the_location():
     from ram_env import make_sb3_vec_env
     from tests.conftest import toy_dataset
 
-    pt = load_script("paper_tables")
+    pt = load_script("glimpse_placement")
     kw = dict(dataset=toy_dataset(), image_size=40, n_glimpses=3, glimpse_size=8, n_scales=2)
 
     def step(locations, n=2000):
@@ -298,7 +298,7 @@ def test_oracle_glimpses_go_to_the_digit_of_the_episode_each_env_is_in():
     from ram_env import make_sb3_vec_env
     from tests.conftest import toy_dataset
 
-    pt = load_script("paper_tables")
+    pt = load_script("glimpse_placement")
     kw = dict(dataset=toy_dataset(), image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
     n = 500
     venv = pt.fixed_glimpses(make_sb3_vec_env("RAM-MNIST-v0", n_envs=n, seed=0, env_kwargs=kw), 1, "oracle")
@@ -316,11 +316,11 @@ def test_oracle_glimpses_go_to_the_digit_of_the_episode_each_env_is_in():
     second = targets()
     assert not np.allclose(first, second)
     assert abs((venv.step(action)[0]["location"] - second).std() - pt.ORACLE_STD) < 0.01
-    assert pt.parse_row("RAM-8g-oracle")["locations"] == "oracle"
+    assert load_script("paper_cells").parse_row("RAM-8g-oracle")["locations"] == "oracle"
 
 
 def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
-    pt = load_script("paper_tables")
+    pt = load_script("paper_report")
 
     def rec(seed, error, steps=100):
         return dict(dataset="mnist", task="cluttered60", row="Conv", seed=seed, error=error, quick=False,
@@ -341,7 +341,7 @@ def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
 
 
 def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, monkeypatch):
-    pt = load_script("paper_tables")
+    pt = load_script("paper_report")
     monkeypatch.setitem(pt.TUNED, "cluttered60", dict(location_std=0.2))
 
     def rec(seed, error, timesteps, settings=None):
@@ -366,7 +366,7 @@ def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, mon
 
 
 def test_paper_tables_says_when_pooled_seeds_trained_with_different_settings(tmp_path):
-    pt = load_script("paper_tables")
+    pt = load_script("paper_report")
 
     def rec(seed, init_scale, **hyper):
         return dict(dataset="mnist", task="mnist28", row="RAM-6g", seed=seed, error=1.0 + seed, quick=False,
@@ -392,7 +392,7 @@ def test_hyper_search_quick(tmp_path):
     assert records[0]["env_kwargs"] == {"n_glimpses": 2}
     assert records[0]["hyper"]["location_std"] == 0.1  # the ram train default, untouched
     for r in records:
-        assert 0.0 <= r["validation_error"] <= 100.0 and r["command"].startswith("python benchmarks/hyper_search.py")
+        assert 0.0 <= r["validation_error"] <= 100.0 and r["command"].startswith("python -m benchmarks.hyper_search --quick")
     assert "| default |" in (tmp_path / "hyper_search.md").read_text()
 
 
@@ -416,7 +416,7 @@ def test_forced_glimpses_quick(tmp_path):
 def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_settings():
     from agents.config import ATTENTION_RECIPE, ram_hyperparameters
 
-    pt = load_script("paper_tables")
+    pt = load_script("paper_cells")
     spec = pt.parse_row("RAM-8g-attend")
     assert spec["recipe"] and spec["locations"] == "learned" and not pt.parse_row("RAM-8g")["recipe"]
     settings = pt.ram_settings("cluttered60", spec)

@@ -478,7 +478,7 @@ def test_registration_defaults_and_render():
     assert np.array_equal(obs["location"], [0.0, 0.0])  # initial_location="center"
     assert core.task.choice_names == CHOICE_NAMES == ("left", "stay", "right")
     env.step(single_action(env, RIGHT))
-    assert core.task.describe_choice(0, int(core.last_choice[0])) == "right"
+    assert core.task.describe_choice(int(core.last_choice[0])) == "right"
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] >= 24
 

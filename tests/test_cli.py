@@ -152,19 +152,6 @@ def test_train_ppo_on_mnist(tmp_path):
     assert json.loads((out / "summary.json").read_text())["algo"] == "ppo"
 
 
-def test_glimpse_extractor_with_recurrent_ppo_and_a2c():
-    from sb3_contrib import RecurrentPPO
-    from stable_baselines3 import A2C
-
-    from agents import GlimpseExtractor
-    from ram_env import make_sb3_vec_env
-
-    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0)
-    kwargs = dict(policy_kwargs=dict(features_extractor_class=GlimpseExtractor), seed=0, device="cpu")
-    RecurrentPPO("MultiInputLstmPolicy", venv, n_steps=32, batch_size=64, **kwargs).learn(256)
-    A2C("MultiInputPolicy", venv, n_steps=8, **kwargs).learn(256)
-
-
 @pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["render"]])
 def test_help_prints(command, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -11,7 +11,6 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import ram_env
 from ram_env.envs.classification import ClassificationEnv, ClassificationVectorEnv
 from ram_env.retina import Retina
-from ram_env.scenes import SceneGenerator
 from tests.conftest import requires_mnist, toy_dataset
 
 CLASSIFICATION_IDS = [i for i in ram_env.ENVIRONMENTS if "MNIST" in i]
@@ -223,31 +222,6 @@ def test_sequential_order_walks_the_split_once():
         envs.reset()
         seen.append(envs.core.task.labels.copy())
     np.testing.assert_array_equal(np.concatenate(seen), labels[np.arange(9) % 7])
-
-
-# ---------------------------------------------------------------- scenes
-def test_translated_scene_places_the_whole_digit_inside():
-    digit = np.zeros((1, 28, 28), np.uint8)
-    digit[0, 3:25, 5:20] = 200
-    gen = SceneGenerator(digit, np.array([4]), image_size=60)
-    canvases, labels = gen.sample(np.random.default_rng(0), 64)
-    assert canvases.shape == (64, 60, 60) and (labels == 4).all()
-    assert (canvases.reshape(64, -1).sum(1) == digit.sum()).all()  # never cropped
-    corners = [tuple(np.argwhere(c)[0]) for c in canvases]
-    assert len(set(corners)) > 30  # positions vary
-
-
-def test_clutter_pieces_are_clutter_size_cuts_combined_by_max():
-    digits = np.full((2, 28, 28), 255, np.uint8)
-    gen = SceneGenerator(digits, np.array([0, 1]), image_size=60, n_clutter=1, clutter_size=8)
-    canvases, _ = gen.sample(np.random.default_rng(0), 32)
-    blank_digit = SceneGenerator(np.zeros((1, 28, 28), np.uint8), np.array([0]), image_size=60, n_clutter=1)
-    clutter_only, _ = blank_digit.sample(np.random.default_rng(0), 32)
-    assert clutter_only.max() == 0  # pieces come from the dataset's digits
-    on = (canvases > 0).reshape(32, -1).sum(1)
-    assert (on >= 28 * 28).all() and (on <= 28 * 28 + 64).all() and (on > 28 * 28).any()
-    with pytest.raises(ValueError, match="clutter_size"):
-        SceneGenerator(digits, np.array([0, 1]), image_size=60, n_clutter=1, clutter_size=40)
 
 
 # ---------------------------------------------------------------- rendering

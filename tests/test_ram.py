@@ -12,7 +12,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from torch.nn import functional as F
 
 from agents import RAM, RAMPolicy
-from agents.evaluation import evaluate, evaluate_paths, wilson_interval
+from agents.evaluation import evaluate, evaluate_paths
 from ram_env import make_sb3_vec_env
 from tests.conftest import requires_mnist
 from tests.conftest import toy_dataset
@@ -91,18 +91,6 @@ def test_catch_options_entropy_advantage_normalisation_and_location_lr_scale(tmp
     assert loaded.entropy_coef == 0.01 and loaded.normalize_advantage
     obs = venv.reset()
     np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
-
-
-def test_scale_gain_multiplies_each_scale():
-    from agents.networks import GlimpseNetwork
-
-    torch.manual_seed(0)
-    plain = GlimpseNetwork((3, 6, 6))
-    gained = GlimpseNetwork((3, 6, 6), scale_gain=4.0)
-    gained.load_state_dict(plain.state_dict())
-    glimpse, loc = torch.rand(5, 3, 6, 6), torch.rand(5, 2)
-    scaled = glimpse * torch.tensor([1.0, 4.0, 16.0])[:, None, None]
-    torch.testing.assert_close(gained(glimpse, loc), plain(scaled, loc))
 
 
 def test_ram_rejects_spaces_it_cannot_use():
@@ -197,12 +185,6 @@ def test_location_mean_is_tanh_or_the_papers_linear_layer():
     policy = small_model(policy_kwargs=dict(location_squash="none")).policy
     assert policy.location_net.squash == "none"
     assert policy._get_constructor_parameters()["location_squash"] == "none"  # saved with the model
-
-
-def test_wilson_interval():
-    low, high = wilson_interval(50, 100)
-    assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
-    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
 
 
 def test_path_averaged_evaluation_replays_the_same_images():

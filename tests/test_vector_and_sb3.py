@@ -159,19 +159,6 @@ def test_an_untrained_ppo_answers_every_class_alike():
     assert chi2 < 27.88, counts  # the chi-square test at p = 0.001 with 9 degrees of freedom
 
 
-def test_ties_are_broken_at_random_from_the_env_generator():
-    from ram_env.actions import ActionCodec
-
-    codec = ActionCodec("box", 4, with_location=False)
-    scores = np.array([[1.0, 1.0, -1.0, 1.0]] * 3000, np.float32)
-    _, choices = codec.decode(scores, 3000, rng=np.random.default_rng(0))
-    assert set(np.unique(choices)) == {0, 1, 3} and np.bincount(choices)[[0, 1, 3]].min() > 900
-    _, again = codec.decode(scores, 3000, rng=np.random.default_rng(0))
-    assert np.array_equal(choices, again)  # seeded: reproducible
-    _, single = codec.decode(np.array([[0.2, 0.9, 0.1, -1.0]], np.float32), 1, rng=np.random.default_rng(0))
-    assert single.tolist() == [1]  # no tie, no draw
-
-
 @pytest.mark.parametrize("call", [
     lambda: ram_env.make_sb3_vec_env("RAM-Catch-v0", n_envs=2, seed=-1),
     lambda: gym.make_vec("RAM-Catch-v0", num_envs=2, vectorization_mode="vector_entry_point").reset(seed=-1),

@@ -71,7 +71,7 @@ class GlimpseTask(ABC):
         names to arrays over ``idx``; it is reported on terminated envs only.
         """
 
-    def describe_choice(self, env: int, choice: int) -> str:
+    def describe_choice(self, choice: int) -> str:
         """Text shown in renders for a choice."""
         return self.choice_names[choice]
 
@@ -83,7 +83,8 @@ class GlimpseTask(ABC):
 
 
 class GlimpseCore:
-    """Retina, actions, step counter and observations over a batched :class:`GlimpseTask`.
+    """Retina, actions, step counter and observations over a batched :class:`GlimpseTask`: the env's engine
+    (``env.core``), not the agent's recurrent core (docs/model.md, "Names").
 
     Args:
         task: the batched task.
@@ -229,7 +230,7 @@ class GlimpseCore:
         choice = int(self.last_choice[env])
         text = f"t={t}"
         if choice >= 0:
-            text += f"  {self.task.describe_choice(env, choice)}"
+            text += f"  {self.task.describe_choice(choice)}"
         return draw_glimpse_frame(
             self.task.canvas[env],
             self.location[env] if self.obs_mode == "glimpse" else None,

@@ -131,8 +131,9 @@ def pixel_location(col: np.ndarray, row: np.ndarray, screen_size: int, offset: f
     """Retina location ``(x, y)`` in [-1, 1] of the point ``(col + offset, row + offset)`` of pixel ``(row, col)``.
 
     ``offset=0.5`` is the pixel's centre. The default, 0.75, aims a quarter pixel below and right of it:
-    a patch of even width centred on a pixel centre sits on a rounding tie (its top-left is
-    ``round_half_up(centre - width / 2)``), which float32 rounding of the location can tip either way;
+    a patch of even width centred on a pixel centre sits on a rounding tie (its top-left,
+    :func:`ram_env.retina.patch_corner`, rounds ``centre - width / 2`` half up), which float32 rounding of the
+    location can tip either way;
     a quarter-pixel offset never ties, for any patch width. The pixel then appears at index
     ``width // 2 - 1`` of an even patch (just up-left of its middle) and in the middle of an odd one.
 

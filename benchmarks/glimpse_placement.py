@@ -1,0 +1,59 @@
+"""Glimpses the agent does not choose: the paper tables' random / centre / oracle rows, and forced_glimpses.
+
+:func:`fixed_glimpses` wraps an SB3 vector env and overwrites the (x, y) part of every box action, so the glimpse
+network, core and classifier learn (or are scored) on locations placed by something else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnvWrapper
+
+LOCATIONS = ("random", "centre", "oracle")
+ORACLE_STD = 0.1  # the oracle's noise around the digit's centre, in [-1, 1] units
+
+
+class FixedGlimpses(VecEnvWrapper):
+    """Overwrites the (x, y) part of box actions with locations the agent does not choose (see
+    :func:`fixed_glimpses`)."""
+
+    def __init__(self, venv, seed: int, locations: str, std: float):
+        super().__init__(venv)
+        self.rng = np.random.default_rng(seed)
+        self.locations, self.std = locations, std
+
+    def reset(self):
+        obs = self.venv.reset()
+        if self.locations == "oracle":
+            self.targets = np.array([i["target_center"] for i in self.venv.unwrapped.reset_infos], np.float32)
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        actions = np.array(actions, dtype=np.float32, copy=True)
+        n = actions.shape[0]
+        if self.locations == "random":
+            actions[:, :2] = self.rng.uniform(-1.0, 1.0, (n, 2))
+        elif self.locations == "centre":
+            actions[:, :2] = np.clip(self.rng.normal(0.0, self.std, (n, 2)), -1.0, 1.0)
+        else:
+            actions[:, :2] = np.clip(self.targets + self.rng.normal(0.0, ORACLE_STD, (n, 2)), -1.0, 1.0)
+        self.venv.step_async(actions)
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        if self.locations != "oracle":
+            return obs, rewards, dones, infos
+        # The episode each env is in now: a finished env's new scene is in reset_infos.
+        reset_infos = self.venv.unwrapped.reset_infos
+        self.targets = np.array([reset_infos[i]["target_center"] if done else info["target_center"]
+                                 for i, (done, info) in enumerate(zip(dones, infos))], np.float32)
+        return obs, rewards, dones, infos
+
+
+def fixed_glimpses(venv, seed: int, locations: str = "random", std: float = 0.2) -> FixedGlimpses:
+    """``venv`` with every action's location replaced: uniform in [-1, 1]^2 (``"random"``), drawn from
+    N(0, std^2) (``"centre"``) or from N(digit centre, ORACLE_STD^2) (``"oracle"``, the centre read from the env's
+    ``info["target_center"]``), clipped to [-1, 1], seeded."""
+    if locations not in LOCATIONS:
+        raise ValueError(f"locations must be 'random', 'centre' or 'oracle', got {locations!r}")
+    return FixedGlimpses(venv, seed, locations, std)

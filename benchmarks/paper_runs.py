@@ -1,0 +1,152 @@
+"""Running the paper tables' cells: train a baseline or RAM from scratch, score it on the whole test split, and
+import a ``ram train`` run as a cell's record. Each returns the record's measured part; :mod:`benchmarks.paper_tables`
+adds the cell, budget and provenance."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from agents.config import EVAL_SEED, ram_hyperparameters
+from benchmarks.glimpse_placement import fixed_glimpses
+from benchmarks.paper_cells import TASKS, TEST_PATHS, budget_text, parse_row, ram_settings
+
+
+def run_cell(dataset: str, task: str, row: str, seed: int, budget: dict, models: Path | None = None
+             ) -> dict[str, Any]:
+    """Train and score one cell (RAM rows: the model is kept in ``models``, when given)."""
+    spec = parse_row(row)
+    if spec["kind"] == "ram":
+        return run_ram(dataset, task, row, seed, budget, models=models)
+    return run_supervised(dataset, task, spec, seed, budget)
+
+
+def run_supervised(dataset: str, task: str, spec: dict, seed: int, budget: dict) -> dict[str, Any]:
+    import torch
+
+    import ram_env
+    from agents.baselines import ConvClassifier, FCClassifier, evaluate_classifier, train_classifier
+
+    env_id = TASKS[task][1][dataset]
+    scene = {k: v for k, v in ram_env.ENVIRONMENTS[env_id][2].items() if k in ("image_size", "n_clutter",
+                                                                                "clutter_size")}
+    torch.manual_seed(seed)
+    size = scene["image_size"]
+    model = FCClassifier(size, spec["hidden"]) if spec["kind"] == "fc" else ConvClassifier(size)
+    t0 = time.perf_counter()
+    train_classifier(model, dict(dataset=dataset, **scene), steps=budget["steps"], batch_size=budget["batch_size"],
+                     lr=budget["lr"], seed=seed)
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    error = evaluate_classifier(model, dataset, "test", seed=EVAL_SEED, **scene)
+    return dict(error=error, episodes=10_000, train_seconds=round(train_s, 1),
+                eval_seconds=round(time.perf_counter() - t0, 1), env_id=env_id,
+                hyper=dict(optimizer="adam", lr_decay="linear", **{k: v for k, v in scene.items()}))
+
+
+def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: Path | None = None
+            ) -> dict[str, Any]:
+    from agents.models import checkpoint_meta
+    from agents.ram import RAM
+    from ram_env import make_sb3_vec_env
+
+    spec = parse_row(row)
+    env_id = TASKS[task][1][dataset]
+    env_kwargs = dict(n_glimpses=spec["n_glimpses"])
+    hyper = ram_hyperparameters("classification", dict(ram_settings(task, spec), n_envs=budget["n_envs"]))
+    venv = make_sb3_vec_env(env_id, n_envs=budget["n_envs"], seed=seed, env_kwargs=dict(env_kwargs, split="train"))
+    fixed = spec["locations"] != "learned"
+    if fixed:
+        venv = fixed_glimpses(venv, seed + 1_000_003, spec["locations"], hyper["location_std"])
+    model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
+    t0 = time.perf_counter()
+    model.learn(budget["timesteps"])
+    train_s = time.perf_counter() - t0
+    extra: dict[str, Any] = {}
+    if models is not None:
+        # Kept so a cell can be re-scored or rendered later (`ram evaluate` / `ram render` read ram_meta).
+        name = f"{dataset}_{task}_{row}_seed{seed}_{budget_text(budget).split()[0]}.zip"
+        if not fixed:
+            model.ram_meta = checkpoint_meta("ram", env_id, dict(env_kwargs, split="train"), seed, budget["timesteps"])
+        model.save(models / name, optimizer=False)
+        extra["model"] = f"models/{name}"
+    t0 = time.perf_counter()
+    scores = score_ram(model, env_id, env_kwargs, spec["locations"], hyper["location_std"])
+    return dict(**scores, train_seconds=round(train_s, 1), eval_seconds=round(time.perf_counter() - t0, 1),
+                env_id=env_id, timesteps_done=int(model.num_timesteps), **extra,
+                hyper=record_hyper({k: v for k, v in hyper.items() if k != "n_envs"}, env_kwargs,  # in budget
+                                   spec["locations"]))
+
+
+def record_hyper(hyper: dict[str, Any], env_kwargs: dict[str, Any], locations: str) -> dict[str, Any]:
+    """A RAM record's ``hyper``: its training settings, how its glimpses were placed and how it was scored.
+    ``random_locations`` repeats ``locations`` for the records written before ``locations`` existed."""
+    return dict(hyper, env_kwargs=env_kwargs, random_locations=locations == "random", locations=locations,
+                test_paths_per_image=1)
+
+
+def score_ram(model, env_id: str, env_kwargs: dict[str, Any], locations: str = "learned",
+              std: float = 0.2) -> dict[str, Any]:
+    """Test error of a trained RAM on the whole test split: one deterministic path (M = 1) and M = 10
+    (``locations`` other than ``"learned"``: the row's fixed policy, a new draw of its paths on every pass)."""
+    from agents.evaluation import evaluate, evaluate_paths
+    from ram_env import make_sb3_vec_env
+
+    passes = iter(range(1_000_000))
+
+    def test_env():
+        """The whole test split in order, the same scenes on every call (fixed policies: new paths)."""
+        test = make_sb3_vec_env(env_id, n_envs=500, seed=EVAL_SEED, monitor=False,
+                                env_kwargs=dict(env_kwargs, split="test", shuffle=False))
+        if locations == "learned":
+            return test
+        return fixed_glimpses(test, EVAL_SEED + 1 + next(passes), locations, std)
+
+    result = evaluate(model, test_env(), 10_000, deterministic=True)
+    averaged = evaluate_paths(model, test_env, 10_000, paths=TEST_PATHS, seed=EVAL_SEED)
+    scores = dict(error=result.error_percent, episodes=result.episodes,
+                  ci_error=[100 * (1 - result.ci_high), 100 * (1 - result.ci_low)],
+                  error_paths10=averaged.error_percent)
+    if result.attention is not None:  # where the M = 1 run's glimpses went (agents.evaluation.AttentionResult)
+        scores["attention"] = result.attention.as_dict()
+    return scores
+
+
+def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any]:
+    """A record for a run made with ``ram train`` (its ``summary.json`` and ``model.zip``), re-scored here.
+
+    The run must have trained RAM on this cell's env and glimpse count, on the whole training split.
+    """
+    from agents.models import load_checkpoint
+
+    spec = parse_row(row)
+    summary_path = folder / "summary.json"
+    if not summary_path.exists() or not (folder / "model.zip").exists():
+        raise SystemExit(f"--import-run needs {folder}/summary.json and model.zip (a `ram train` output folder)")
+    summary = json.loads(summary_path.read_text())
+    env_id = TASKS[task][1][dataset]
+    model, meta = load_checkpoint(str(folder / "model.zip"))
+    n_glimpses = int(model.observation_space["step"].n)
+    problems = [f"{what} is {got!r}, the cell needs {want!r}" for what, got, want in [
+        ("algo", meta["algo"], "ram"), ("env", meta["env_id"], env_id), ("glimpses", n_glimpses, spec["n_glimpses"]),
+        ("training split", meta["env_kwargs"].get("split", "train"), "train")] if got != want]
+    if spec["kind"] == "ram" and model.policy.core_kind != (spec["core"] or "rnn"):
+        problems.append(f"core is {model.policy.core_kind!r}, the cell needs {spec['core'] or 'rnn'!r}")
+    if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
+        raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
+    policy = model.policy
+    lr = model.lr_schedule(1.0)
+    hyper = dict(learning_rate=lr, lr_decay="linear" if model.lr_schedule(0.5) < lr else "constant",
+                 optimizer=meta.get("optimizer", model.optimizer_name), location_std=policy.location_std,
+                 n_envs=model.n_envs, core=policy.core_kind, policy_kwargs=dict(init_scale=policy.init_scale))
+    t0 = time.perf_counter()
+    scores = score_ram(model, env_id, dict(n_glimpses=n_glimpses))
+    return dict(dataset=dataset, task=task, row=row, seed=meta["seed"],
+                budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
+                **scores, train_seconds=summary["train_seconds"], eval_seconds=round(time.perf_counter() - t0, 1),
+                env_id=env_id, timesteps_done=int(summary["timesteps"]), model=str(folder / "model.zip"),
+                hyper=record_hyper(hyper, dict(n_glimpses=n_glimpses), "learned"),
+                imported_from=str(folder), **({"train_command": summary["command"]} if "command" in summary else {}))
+
