@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run_table.py RUN_DIR [RUN_DIR ...] --out benchmarks/results/catch_experiments.md \\
+    python -m benchmarks.run_table RUN_DIR [RUN_DIR ...] --out benchmarks/results/catch_experiments.md \\
         --title "RAM on Catch: experiments"
 
 One row per run: the env, the settings its command gave beyond ``ram train``'s defaults, the budget, the final
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     records = [record(run) for run in args.runs]
     shown = sys.argv[1:] if argv is None else argv
-    command = "python benchmarks/run_table.py " + " ".join(shlex.quote(str(a)) for a in shown)
+    command = "python -m benchmarks.run_table " + " ".join(shlex.quote(str(a)) for a in shown)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(markdown(records, args.title, command.strip()))
     args.out.with_suffix(".json").write_text(json.dumps(dict(records=records), indent=1))
