@@ -52,6 +52,21 @@ def test_scaling_quick(tmp_path):
     assert (tmp_path / "scaling.png").stat().st_size > 1000
 
 
+def test_catch_screens_quick_records_catch_rate_and_tracking(tmp_path):
+    run_script("catch_screens", tmp_path, "--seeds", "0", "1")
+    records = json.loads((tmp_path / "catch_screens.json").read_text())["records"]
+    assert [r["seed"] for r in records] == [0, 1]
+    assert records[0]["attention"]["distance"] != records[1]["attention"]["distance"]  # two seeds, two runs
+    for r in records:
+        assert r["games"] == 40 and r["env_kwargs"] == dict(screen_size=8, glimpse_size=2)
+        assert r["hyper"]["n_envs"] == 16 and r["hyper"]["core"] == "lstm"  # the Catch defaults under the override
+        summary = r["attention"]["summary"]
+        assert r["attention"]["target"] == "ball" and r["attention"]["summary_from"] == 7 // 2
+        assert 0 <= summary["distance"] <= 8 * 2 ** 0.5 and r["command"].startswith("python -m benchmarks.catch_screens")
+    md = (tmp_path / "catch_screens.md").read_text()
+    assert md.count("| RAM-Catch-v0 | screen_size=8,glimpse_size=2,n_envs=16 |") == 2
+
+
 @requires_mnist
 def test_paper_tables_quick(tmp_path):
     run_script("paper_tables", tmp_path)
