@@ -6,7 +6,9 @@ and records the catch rate and the tracking figures of :class:`agents.evaluation
 the glimpse centre to the ball over the episode's second half, and the share of those steps whose finest patch holds
 the ball, beside an always-centre glimpse's). Env settings (``screen_size``, ``glimpse_size``, ``n_scales``...) go to
 the env: ``screen_size=12,glimpse_size=3`` is the paper's 24x24 retina geometry at half size (the coarsest patch
-covers the whole screen when centred), where a run takes minutes instead of hours.
+covers the whole screen when centred), where a run takes minutes instead of hours. ``locations=oracle`` trains
+(and plays) with every glimpse placed at the ball (:func:`benchmarks.glimpse_placement.fixed_glimpses`): the
+ceiling of perfect tracking, as the paper tables' oracle rows are for the digit; ``locations=centre`` the floor.
 
 Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed and budget) and
 ``<out>/catch_screens.md`` is rewritten from all records.
@@ -26,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.config import VALIDATION_SEED
+from benchmarks.glimpse_placement import fixed_glimpses
 from benchmarks.hyper_search import POLICY_KEYS, parse_setting
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 ENV_KEYS = ("screen_size", "paddle_width", "ball_speed", "glimpse_size", "n_scales", "initial_location")
+PLACEMENT_SEED = 7  # the generator of placed glimpses' noise (``locations=oracle|centre|random``)
 
 
 def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int, games: int,
@@ -39,11 +43,15 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     from agents.ram import RAM
     from ram_env import make_sb3_vec_env
 
+    setting = dict(setting)
+    locations = setting.pop("locations", "own")
     agent = {k: v for k, v in setting.items() if k not in ENV_KEYS}
     hyper = ram_hyperparameters("catch", {k: v for k, v in agent.items() if k not in POLICY_KEYS},
                                 {k: v for k, v in agent.items() if k in POLICY_KEYS})
     env_kwargs = {k: v for k, v in setting.items() if k in ENV_KEYS}
     venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs=env_kwargs)
+    if locations != "own":
+        venv = fixed_glimpses(venv, PLACEMENT_SEED, locations, std=0.1)
     model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
     if log_to is not None:  # the learning curve (catch rate, tracking distance) for benchmarks.plot_run
         from stable_baselines3.common.logger import configure
@@ -54,10 +62,12 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     train_s = time.perf_counter() - t0
     games_env = make_sb3_vec_env(env_id, n_envs=min(games, 500), seed=VALIDATION_SEED, monitor=False,
                                  env_kwargs=env_kwargs)
+    if locations != "own":  # scored with the glimpses it learned to play with
+        games_env = fixed_glimpses(games_env, PLACEMENT_SEED + 1, locations, std=0.1)
     result = evaluate(model, games_env, games, deterministic=True)
     return dict(catch_rate=result.rate, ci_low=result.ci_low, ci_high=result.ci_high, games=games,
                 attention=result.attention.as_dict(), train_seconds=round(train_s, 1), hyper=hyper,
-                env_kwargs=env_kwargs)
+                env_kwargs=env_kwargs, locations=locations)
 
 
 def _key(r):

@@ -25,7 +25,11 @@ class FixedGlimpses(VecEnvWrapper):
     def reset(self):
         obs = self.venv.reset()
         if self.locations == "oracle":
-            self.targets = np.array([i["target_center"] for i in self.venv.unwrapped.reset_infos], np.float32)
+            infos = self.venv.unwrapped.reset_infos
+            # The digit's centre on classification tasks; in Catch the ball.
+            self.key = "target_center" if "target_center" in infos[0] else "ball_position"
+            self.seen = np.array([i[self.key] for i in infos], np.float32)
+            self.targets = self.seen.copy()
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -45,15 +49,22 @@ class FixedGlimpses(VecEnvWrapper):
             return obs, rewards, dones, infos
         # The episode each env is in now: a finished env's new scene is in reset_infos.
         reset_infos = self.venv.unwrapped.reset_infos
-        self.targets = np.array([reset_infos[i]["target_center"] if done else info["target_center"]
-                                 for i, (done, info) in enumerate(zip(dones, infos))], np.float32)
+        seen = np.array([reset_infos[i][self.key] if done else info[self.key]
+                         for i, (done, info) in enumerate(zip(dones, infos))], np.float32)
+        self.targets = seen
+        if self.key == "ball_position":
+            # The next glimpse sees the next screen: where the ball goes if it keeps its last step's velocity
+            # (exact but at a bounce); a new game's first step has no velocity yet.
+            self.targets = np.where(dones[:, None], seen, 2 * seen - self.seen)
+        self.seen = seen
         return obs, rewards, dones, infos
 
 
 def fixed_glimpses(venv, seed: int, locations: str = "random", std: float = 0.2) -> FixedGlimpses:
     """``venv`` with every action's location replaced: uniform in [-1, 1]^2 (``"random"``), drawn from
     N(0, std^2) (``"centre"``) or from N(digit centre, ORACLE_STD^2) (``"oracle"``, the centre read from the env's
-    ``info["target_center"]``), clipped to [-1, 1], seeded."""
+    ``info["target_center"]``; in Catch where the ball will be on the next screen, extrapolated from
+    ``info["ball_position"]`` on the last two), clipped to [-1, 1], seeded."""
     if locations not in LOCATIONS:
         raise ValueError(f"locations must be 'random', 'centre' or 'oracle', got {locations!r}")
     return FixedGlimpses(venv, seed, locations, std)

@@ -334,6 +334,26 @@ def test_oracle_glimpses_go_to_the_digit_of_the_episode_each_env_is_in():
     assert load_script("paper_cells").parse_row("RAM-8g-oracle")["locations"] == "oracle"
 
 
+def test_catch_oracle_glimpses_go_where_the_ball_will_be():
+    from ram_env import make_sb3_vec_env
+
+    pt = load_script("glimpse_placement")
+    n = 1000
+    venv = pt.fixed_glimpses(make_sb3_vec_env("RAM-Catch-v0", n_envs=n, seed=0, monitor=False), 1, "oracle")
+    venv.reset()
+    action = np.full((n, 5), 0.9, np.float32)  # the agent asks for a corner: ignored
+    errors = []
+    for _ in range(10):
+        obs, _, dones, infos = venv.step(action)
+        assert not dones.any()
+        errors.append(obs["location"] - np.array([info["ball_position"] for info in infos]))
+    # The first step has no velocity yet: one row (2/24) behind; later steps extrapolate (exact off the walls). Rows
+    # (y) never bounce; medians, since locations are clipped at the top edge where the ball starts.
+    assert abs(np.median(errors[0][:, 1]) + 2 / 24) < 0.01
+    assert abs(np.median(np.concatenate(errors[1:])[:, 1])) < 0.01
+    assert abs(np.concatenate(errors[4:])[:, 1].std() - pt.ORACLE_STD) < 0.01  # away from the edge: N(0, 0.1^2)
+
+
 def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     pt = load_script("paper_report")
 
