@@ -86,7 +86,7 @@ class RAMVecEnv(TaskAttributes, VecEnv):
 
     def restore_rng_state(self, state: dict) -> dict[str, np.ndarray]:
         """Set the batch generator to ``state`` and reset every env: replays the batch drawn from it."""
-        self.core.rng.bit_generator.state = state
+        self.core.set_rng_state(state)
         self._seeded = True
         self.core.reset()
         self.reset_infos = _per_env(self.core.target_info(), self.num_envs)

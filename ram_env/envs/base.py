@@ -44,8 +44,13 @@ class GlimpseTask(ABC):
 
     Subclasses set ``n_choices``, ``choice_names``, ``episode_length``, ``image_shape``,
     ``dynamic`` (True when the scene changes during an episode) and ``is_classification``, keep the
-    current scenes in ``self.canvas`` (uint8 ``(n_envs, H, W)``), implement :meth:`reset` and
-    :meth:`step`, and may report where their target is with :meth:`targets`.
+    current scenes in ``self.canvas`` (uint8 ``(n_envs, H, W)``), implement :meth:`sample`, :meth:`apply`
+    and :meth:`step`, and may report where their target is with :meth:`targets`.
+
+    A reset is split in two so that its rules live in one place: :meth:`sample` makes every random draw
+    of new episodes (small host arrays), :meth:`apply` builds them. The torch tasks
+    (:mod:`ram_env.envs.torch_tasks`) reuse :meth:`sample` and do :meth:`apply`'s array work on a device, and
+    per-env seeding calls :meth:`sample` once per env with that env's generator.
     """
 
     n_choices: int
@@ -59,9 +64,18 @@ class GlimpseTask(ABC):
     def __init__(self, n_envs: int):
         self.n_envs = int(n_envs)
 
-    @abstractmethod
     def reset(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start new episodes for the envs ``idx`` (int array), drawing from ``rng``."""
+        self.apply(*self.sample(idx, rng))
+
+    @abstractmethod
+    def sample(self, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Draw new episodes for the envs ``idx``: ``(idx, params)``, ``idx`` possibly reordered (envs that share
+        a scene come together), ``params`` arrays whose first axis runs over the drawn episodes."""
+
+    @abstractmethod
+    def apply(self, idx: np.ndarray, params: dict[str, np.ndarray]) -> None:
+        """Start the episodes :meth:`sample` drew in the envs ``idx``."""
 
     @abstractmethod
     def step(self, idx: np.ndarray, choices: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -131,13 +145,75 @@ class GlimpseCore:
         self.done = np.ones(n, bool)  # no episode has started
         self.tables = None
         self.rng = np.random.default_rng()
-        self.rng_state_at_reset: dict | None = None
+        self.rngs: list[np.random.Generator] | None = None  # one stream per env, after seed([...])
+        self.rng_state_at_reset: dict | list | None = None
 
     # ------------------------------------------------------------------ episodes
-    def seed(self, seed: int | None) -> None:
-        """Re-seed the batch generator (None draws fresh entropy)."""
+    def seed(self, seed: Any) -> None:
+        """Re-seed: an int or None seeds the one batch generator that drives every env (None draws fresh
+        entropy); a sequence of ``n_envs`` seeds (ints or None) gives every env a generator of its own, so
+        that env ``i``'s episodes are those of a single env seeded with ``seed[i]``."""
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            seeds = list(seed)
+            if len(seeds) != self.n_envs:
+                raise ValueError(f"seed must be an int, None or a list of num_envs={self.n_envs} seeds, "
+                                 f"got a list of {len(seeds)}")
+            for value in seeds:
+                check_seed(value)
+            self.rngs = [np.random.default_rng(value) for value in seeds]
+            self.rng = self.rngs[0]
+            return
         check_seed(seed)
         self.rng = np.random.default_rng(seed)
+        self.rngs = None
+
+    def rng_state(self) -> dict | list:
+        """The generators' state (a fresh copy): the batch generator's dict, or one dict per env."""
+        if self.rngs is None:
+            return self.rng.bit_generator.state
+        return [r.bit_generator.state for r in self.rngs]
+
+    def set_rng_state(self, state: dict | list) -> None:
+        """Restore a :meth:`rng_state`."""
+        if isinstance(state, list):
+            if self.rngs is None or len(state) != self.n_envs:
+                self.rngs = [np.random.default_rng() for _ in range(self.n_envs)]
+            for r, value in zip(self.rngs, state):
+                r.bit_generator.state = value
+            self.rng = self.rngs[0]
+        else:
+            self.rngs = None
+            self.rng.bit_generator.state = state
+
+    def draw_episodes(self, idx: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+        """Every random draw of a reset of the envs ``idx``, in the one order the rules fix: ``(idx in the
+        task's order, the task's params, first locations float32 (len(idx), 2) in the order of idx, or None
+        when the initial location is not random)``. Per-env streams draw env by env (one scene group at a
+        time with ``scene_repeats``, from the group's first env)."""
+        random_start = isinstance(self.initial_location, str) and self.initial_location == "random"
+        if self.rngs is None:
+            order, params = self.task.sample(idx, self.rng)
+            loc = self.rng.uniform(-1.0, 1.0, (idx.size, 2)).astype(np.float32) if random_start else None
+            return order, params, loc
+        m = int(getattr(self.task, "scene_repeats", 1))
+        units = np.sort(idx)
+        units = [units[j:j + m] for j in range(0, units.size, m)]
+        parts = [self.task.sample(unit, self.rngs[int(unit[0])]) for unit in units]
+        order = np.concatenate([p[0] for p in parts])
+        params = {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]}
+        loc = None
+        if random_start:
+            loc = np.concatenate([self.rngs[int(i)].uniform(-1.0, 1.0, (1, 2)) for i in idx]).astype(np.float32)
+        return order, params, loc
+
+    def tie_rng(self, active: np.ndarray | None = None):
+        """What breaks exact ties between scores: the batch generator, or one generator per env (None for the
+        inactive envs, whose actions are ignored, so they draw nothing)."""
+        if self.rngs is None:
+            return self.rng
+        if active is None:
+            return list(self.rngs)
+        return [r if a else None for r, a in zip(self.rngs, active)]
 
     def reset(self, idx: np.ndarray | None = None) -> None:
         """Start new episodes for ``idx`` (all envs by default)."""
@@ -146,13 +222,14 @@ class GlimpseCore:
             return
         if idx.size == self.n_envs:
             # Lets a trainer checkpoint mid-batch and replay the batch exactly on resume.
-            self.rng_state_at_reset = self.rng.bit_generator.state  # a fresh dict on every read
-        self.task.reset(idx, self.rng)
+            self.rng_state_at_reset = self.rng_state()
+        order, params, loc = self.draw_episodes(idx)
+        self.task.apply(order, params)
         self.t[idx] = 0
         self.done[idx] = False
         self.last_choice[idx] = -1
-        if isinstance(self.initial_location, str) and self.initial_location == "random":
-            self.location[idx] = self.rng.uniform(-1.0, 1.0, (idx.size, 2)).astype(np.float32)
+        if loc is not None:
+            self.location[idx] = loc
         elif isinstance(self.initial_location, str):
             self.location[idx] = 0.0
         else:
@@ -166,7 +243,8 @@ class GlimpseCore:
         Returns ``(reward, terminated, info)`` over all envs (zeros/False where inactive); ``info``
         holds arrays over all envs, meaningful where ``terminated``.
         """
-        loc, choices = self.codec.decode(actions, self.n_envs, rng=self.rng)  # ties at random (see actions)
+        # Ties at random (see actions).
+        loc, choices = self.codec.decode(actions, self.n_envs, rng=self.tie_rng(active))
         active = np.ones(self.n_envs, bool) if active is None else active
         if (self.done & active).any():
             raise RuntimeError("step() called on an episode that has terminated: call reset() first")
@@ -422,9 +500,7 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self._seeded = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        if isinstance(seed, (list, tuple)):
-            # One generator drives the batch; Gymnasium passes seed + i per env, so the first is the batch seed.
-            seed = seed[0]
+        # An int seeds the one batch generator (fast); a list gives every env its own stream (see the class doc).
         mask = None if options is None else options.get("reset_mask")
         if seed is not None or not self._seeded:
             self.core.seed(seed)
