@@ -469,19 +469,36 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         autoreset_mode: ``"NextStep"`` (Gymnasium's default: a terminated env resets on the next
             ``step`` call, which ignores its action) or ``"SameStep"`` (it resets within the same
             call; its last observation is in ``info["final_obs"]`` and its info in ``info["final_info"]``).
+        device: None (the default: numpy arrays in and out, the batched numpy engine) or a torch device
+            (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``): the episodes then live on that device
+            (:class:`~ram_env.envs.torch_core.TorchGlimpseCore`) and every output is a torch tensor there,
+            as on GPU-simulated Gymnasium envs (ManiSkill3, Isaac Lab): observations, rewards,
+            terminations, truncations, the info values and their ``_key`` masks. Actions may be tensors on
+            any device or arrays. The spaces stay Gymnasium's (numpy) spaces. Same rules and same episodes for
+            a seed as without ``device``.
+
+    Seeding: ``reset(seed=s)`` with an int seeds one generator that drives the whole batch (the fast
+    default; Gymnasium's ``SyncVectorEnv`` would seed env ``i`` with ``s + i`` instead); ``reset(seed=[s_0, ...,
+    s_{n-1}])`` gives env ``i`` a generator of its own seeded ``s_i`` (None: fresh entropy), as ``SyncVectorEnv``
+    does: env ``i`` then plays exactly the episodes of ``gym.make(id).reset(seed=s_i)`` given the same actions,
+    whatever the other envs do. Per-env streams draw env by env (a Python loop per reset); they last until the
+    next seeded reset.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
     task_class: type[GlimpseTask]
     core_defaults: dict[str, Any]
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep", **kwargs):
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep",
+                 device: Any = None, **kwargs):
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         task_kwargs, core_kwargs = split_kwargs(kwargs, self.task_class, self.core_defaults)
-        self._setup(self.task_class(int(num_envs), **task_kwargs), render_mode, autoreset_mode, **core_kwargs)
+        self._setup(self.task_class(int(num_envs), **task_kwargs), render_mode, autoreset_mode, device=device,
+                    **core_kwargs)
 
-    def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", **core_kwargs) -> None:
+    def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", device: Any = None,
+               **core_kwargs) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
@@ -490,7 +507,12 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.autoreset_mode = mode
         self.render_mode = render_mode
-        self.core = GlimpseCore(task, **core_kwargs)
+        if device is None:
+            self.device = None
+            self.core = GlimpseCore(task, **core_kwargs)
+        else:
+            self.core = _torch_core(task, device, core_kwargs)
+            self.device = self.core.device
         self.num_envs = task.n_envs
         self.single_observation_space = self.core.observation_space
         self.single_action_space = self.core.action_space
@@ -506,7 +528,7 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
             self.core.seed(seed)
             self._seeded = True
         if mask is not None:
-            mask = np.asarray(mask)
+            mask = mask.cpu().numpy() if hasattr(mask, "cpu") else np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != bool:
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
             idx = np.flatnonzero(mask)
@@ -516,7 +538,7 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self._needs_reset[idx] = False
         reset = np.zeros(self.num_envs, bool)
         reset[idx] = True
-        return self.core.observe(), _vector_info(self.core.target_info(), reset)
+        return self.core.observe(), self._masks(_vector_info(self.core.target_info(), reset))
 
     def step(self, actions):
         if self.core.done.all() and not self._needs_reset.any():
@@ -536,19 +558,47 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
             if terminated.any():
                 final_obs = self.core.observe()
                 final_info = {**_vector_info(info, terminated), **_vector_info(self.core.target_info(), terminated)}
-                infos = {"final_obs": final_obs, "_final_obs": terminated,
-                         "final_info": final_info, "_final_info": terminated}
+                infos = {"final_obs": final_obs, "_final_obs": terminated.copy(),
+                         "final_info": self._masks(final_info), "_final_info": terminated.copy()}
                 self.core.reset(np.flatnonzero(terminated))
             obs = self.core.observe()
             infos.update(_vector_info(self.core.target_info(), everyone))
         truncated = np.zeros(self.num_envs, bool)
-        return obs, reward, terminated, truncated, infos
+        if self.device is not None:
+            terminated, truncated = self._masks({"t": terminated, "f": truncated}).values()
+        return obs, reward, terminated, truncated, self._masks(infos)
+
+    def _masks(self, info: dict) -> dict:
+        """On a device env, the host's bool arrays (masks, terminations) as tensors on the device."""
+        if self.device is None:
+            return info
+        import torch
+
+        return {key: torch.as_tensor(value, device=self.device) if isinstance(value, np.ndarray) else value
+                for key, value in info.items()}
 
     def render(self):
         if self.render_mode is None:
             gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
             return None
         return tuple(self.core.render(i) for i in range(self.num_envs))
+
+
+def _torch_core(task: GlimpseTask, device: Any, core_kwargs: dict) -> GlimpseCore:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency of the package
+        raise ValueError("device= needs torch installed") from None
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be None or a torch device ('cpu', 'cuda', 'cuda:0', ...), got {device!r}") \
+            from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} but CUDA is not available (torch.cuda.is_available() is False)")
+    from ram_env.envs.torch_core import TorchGlimpseCore
+
+    return TorchGlimpseCore(task, device, **core_kwargs)
 
 
 def _vector_info(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
