@@ -49,9 +49,11 @@ class TorchGlimpseCore(GlimpseCore):
         fixed = self.initial_location
         self._fixed = None if isinstance(fixed, str) else torch.as_tensor(fixed, device=dev)
 
-    def _index(self, idx: np.ndarray) -> torch.Tensor:
-        if idx.size == self.n_envs and np.array_equal(idx, np.arange(self.n_envs)):
-            return self._all
+    def _index(self, idx: np.ndarray):
+        """Envs ``idx`` as a device index: ``slice(None)`` for all of them in order (views, no gather or
+        scatter: the common case in a step), else an int64 tensor."""
+        if idx.size == self.n_envs and (idx.size < 2 or (idx[0] == 0 and bool(np.all(np.diff(idx) == 1)))):
+            return slice(None)
         return torch.as_tensor(idx, device=self.device)
 
     # ------------------------------------------------------------------ episodes
@@ -74,7 +76,7 @@ class TorchGlimpseCore(GlimpseCore):
             self.location_t[ii] = 0.0
         else:
             self.location_t[ii] = self._fixed
-        self.trajectory_t[ii, 0] = self.location_t[ii]
+        self.trajectory_t[self._all[ii], 0] = self.location_t[ii]
         self._update_tables(ii)
 
     def step(self, actions, active: np.ndarray | None = None):
@@ -104,14 +106,14 @@ class TorchGlimpseCore(GlimpseCore):
         self.t_t[ii] = t_t
         if loc is not None:
             self.location_t[ii] = loc[ii]
-            self.trajectory_t[ii, t_t] = loc[ii]
+            self.trajectory_t[self._all[ii], t_t] = loc[ii]
         self.done[idx] = terminated[idx]
         if self.task.dynamic:
             self._update_tables(ii)
         return reward, terminated, info
 
     def target_info(self) -> dict[str, torch.Tensor]:
-        return dict(self.task.targets())
+        return {key: value.clone() for key, value in self.task.targets().items()}
 
     def refresh(self, idx: np.ndarray | None = None) -> None:
         self._update_tables(self._index(np.arange(self.n_envs) if idx is None else np.asarray(idx)))
@@ -119,7 +121,7 @@ class TorchGlimpseCore(GlimpseCore):
     def _update_tables(self, ii: torch.Tensor) -> None:
         if self.obs_mode != "glimpse":
             return
-        if self.tables is None or ii is self._all:
+        if self.tables is None or isinstance(ii, slice):
             self.tables = integral_image(self.task.canvas)
         else:
             self.tables[ii] = integral_image(self.task.canvas[ii])

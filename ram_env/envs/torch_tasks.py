@@ -8,7 +8,7 @@ The rules of an episode therefore live in one place, and a seed gives the same e
 (``tests/test_torch_core.py`` proves it).
 
 State tensors have the numpy tasks' names and meanings (``canvas``, ``labels``, ``offsets``, ``boxes``;
-``ball_x``, ``ball_y``, ``ball_dir``, ``paddle_x``). ``idx`` arguments are int64 tensors on the device.
+``ball_x``, ``ball_y``, ``ball_dir``, ``paddle_x``). ``ii`` arguments index the envs on the device: an int64 tensor, or ``slice(None)`` for all of them.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class TorchClassificationTask(TorchTask):
         self._half_digit = torch.tensor([w / 2, h / 2], dtype=torch.float64, device=dev)
         self._scale2 = 2.0 / size
         self._scale4 = 2.0 / torch.cat([size, size])
+        self._targets: dict[str, torch.Tensor] | None = None
 
     @property
     def n_images(self) -> int:
@@ -112,6 +113,7 @@ class TorchClassificationTask(TorchTask):
         if m > 1:
             canvas, boxes, labels, offset = (x.repeat_interleave(m, dim=0) for x in (canvas, boxes, labels, offset))
         ii = self._tensor(idx)
+        self._targets = None
         self.canvas[ii] = canvas
         self.labels[ii] = labels
         self.offsets[ii] = offset
@@ -124,6 +126,12 @@ class TorchClassificationTask(TorchTask):
         return correct.to(torch.float32), {"label": labels, "prediction": choices, "is_success": correct}
 
     def targets(self) -> dict[str, torch.Tensor]:
+        """As :meth:`ClassificationTask.targets`; computed once per reset (scenes do not move), callers copy."""
+        if self._targets is None:
+            self._targets = self._compute_targets()
+        return self._targets
+
+    def _compute_targets(self) -> dict[str, torch.Tensor]:
         centre = (self.offsets.to(torch.float64) + self._half_digit) * self._scale2 - 1.0
         box = self.boxes.to(torch.float64) * self._scale4 - 1.0
         empty = self.boxes[:, 0] == self.boxes[:, 2]
@@ -178,9 +186,10 @@ class TorchCatchTask(TorchTask):
     def draw(self, ii: torch.Tensor) -> None:
         """Redraw the screens of envs ``ii`` from the state tensors."""
         s = self.screen_size
-        screens = torch.zeros((ii.shape[0], s, s), dtype=torch.uint8, device=self.device)
-        rows = torch.arange(ii.shape[0], device=self.device)
-        screens[rows, self.ball_y[ii], self.ball_x[ii]] = 255
+        ball_x = self.ball_x[ii]
+        screens = torch.zeros((ball_x.shape[0], s, s), dtype=torch.uint8, device=self.device)
+        rows = torch.arange(ball_x.shape[0], device=self.device)
+        screens[rows, self.ball_y[ii], ball_x] = 255
         screens[rows[:, None], s - 1, self.paddle_x[ii, None] + self._paddle] = 255
         self.canvas[ii] = screens
 
