@@ -10,8 +10,9 @@ A glimpse-step is one env advancing one step (one glimpse). Batched numbers coun
 - with resets: whole episodes, scene generation at every reset included (what training sees);
 - step only (in brackets): the step alone (retina + bookkeeping), resets excluded: the per-glimpse cost,
   which should not depend on the image size.
-Paths: ``numpy`` (the default vector env), ``torch-cpu`` (``make_vec(..., device="cpu")``, tensors in and
-out) and, when a GPU is present, ``cuda`` at larger batches (up to 65,536 envs; skipped otherwise). Torch
+Paths: ``numpy`` (the default vector env), ``cpu`` (``make_vec(..., device="cpu")``: tensors out, the
+numpy engine by default), ``cpu, torch engine`` (``engine="torch"``: the torch code on CPU) and, when a GPU
+is present, ``cuda`` at larger batches (up to 65,536 envs; skipped otherwise). Torch
 runs on one thread (``--threads``); the load average of the machine is recorded with the figures.
 """
 
@@ -58,9 +59,10 @@ def bench_single(env_id: str, kwargs: dict, seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def bench_vector(env_id: str, kwargs: dict, num_envs: int, seconds: float, device: str | None = None
-                 ) -> tuple[float, float]:
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", device=device, **kwargs)
+def bench_vector(env_id: str, kwargs: dict, num_envs: int, seconds: float, device: str | None = None,
+                 engine: str = "auto") -> tuple[float, float]:
+    extra = {} if device is None else dict(device=device, engine=engine)
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **extra, **kwargs)
     envs.reset(seed=0)
     actions = [envs.action_space.sample() for _ in range(8)]
     if device is not None:
@@ -99,23 +101,23 @@ def main() -> None:
     seconds = args.seconds or (0.3 if args.quick else 3.0)
     torch.set_num_threads(args.threads)
     sizes = [1, 64] if args.quick else [1, 64, 1024]
-    paths = {"numpy": (None, sizes), "torch-cpu": ("cpu", sizes)}
+    paths = {"numpy": (None, "auto", sizes), "cpu": ("cpu", "auto", sizes), "cpu, torch engine": ("cpu", "torch", sizes)}
     if torch.cuda.is_available():
-        paths["cuda"] = ("cuda", [1024, 8192] if args.quick else [1024, 8192, 65536])
+        paths["cuda"] = ("cuda", "auto", [1024, 8192] if args.quick else [1024, 8192, 65536])
     load_before = os.getloadavg()
     rows = []
     for label, env_id, kwargs in CASES:
         if env_id not in gym.registry:
             continue
         single = bench_single(env_id, kwargs, seconds)
-        for path, (device, path_sizes) in paths.items():
+        for path, (device, engine, path_sizes) in paths.items():
             if env_id.startswith("RAM-Cluttered") and kwargs.get("image_size") == 400 and path == "cuda":
                 path_sizes = [n for n in path_sizes if n <= 8192]  # 65,536 400x400 int32 tables: 42 GB
-            batched = {n: bench_vector(env_id, kwargs, n, seconds, device) for n in path_sizes}
+            batched = {n: bench_vector(env_id, kwargs, n, seconds, device, engine) for n in path_sizes}
             rows.append(dict(task=label, env_id=env_id, kwargs=kwargs, path=path,
                              single=single if path == "numpy" else None, batched=batched))
             cells = "  ".join(f"N={n}: {a:,.0f} ({b:,.0f})" for n, (a, b) in batched.items())
-            print(f"{label:20s} {path:9s} single {single if path == 'numpy' else 0:10,.0f}  {cells}", flush=True)
+            print(f"{label:20s} {path:17s} single {single if path == 'numpy' else 0:10,.0f}  {cells}", flush=True)
     load_after = os.getloadavg()
     if args.quick:
         return
@@ -134,8 +136,10 @@ def main() -> None:
         f"Load: {meta['load']}  ", f"Date: {meta['date']}", "",
         "Glimpse-steps per second (one env advancing one glimpse). Batched cells: whole episodes with scene "
         "generation at every reset, then in brackets the step alone (resets excluded: the per-glimpse cost). "
-        "`numpy`: the default vector env; `torch-cpu`: `make_vec(..., device=\"cpu\")`, tensors out; "
-        "`cuda`: the same on the GPU (when one is present).", "",
+        "`numpy`: the default vector env (numpy arrays); `cpu`: `make_vec(..., device=\"cpu\")`, torch tensors "
+        "out, by default on the numpy engine (zero-copy views); `cpu, torch engine`: the same with "
+        "`engine=\"torch\"` (the torch code that runs on GPUs, here on CPU); `cuda`: `device=\"cuda\"` "
+        "(the torch engine), when a GPU is present.", "",
         "| task | path | single env | " + " | ".join(f"N={n}" for n in all_sizes) + " |",
         "|---|---|---:|" + "---:|" * len(all_sizes),
     ]

@@ -32,7 +32,7 @@ class RAMVecEnv(TaskAttributes, VecEnv):
         base = vector_env.unwrapped
         if not isinstance(base, GlimpseVectorEnv):
             raise TypeError(f"RAMVecEnv needs a ram-env vector env, got {type(base).__name__}")
-        if base.device is not None:
+        if getattr(base, "device", None) is not None:
             raise TypeError(f"RAMVecEnv needs a numpy vector env (SB3 works on numpy), got one on device={base.device}: "
                             "build it without device=")
         self.vector_env = base

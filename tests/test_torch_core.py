@@ -19,7 +19,10 @@ CLUTTERED = dict(dataset=toy_dataset(), image_size=60, n_clutter=4, glimpse_size
 CENTRED = dict(dataset=toy_dataset(), image_size=28, n_clutter=0, glimpse_size=8, n_scales=1, n_glimpses=3)
 CATCH = dict(screen_size=8, paddle_width=2, ball_speed=2)
 CASES = [(ClassificationVectorEnv, CLUTTERED), (ClassificationVectorEnv, CENTRED), (CatchVectorEnv, CATCH)]
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+# Every device env: the numpy engine behind tensors (the CPU default) and the torch engine, on CPU and on CUDA.
+TARGETS = [dict(device="cpu", engine="numpy"), dict(device="cpu", engine="torch")] + \
+    ([dict(device="cuda", engine="torch")] if torch.cuda.is_available() else [])
+TARGET_IDS = [f"{t['device']}-{t['engine']}" for t in TARGETS]
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
@@ -36,8 +39,9 @@ def _flat(tree, prefix=""):
     return [(prefix, _host(tree))]
 
 
-def _episodes(cls, kwargs, device, n=6, steps=14, seed=5, autoreset_mode="NextStep", tensor_actions=False):
-    env = cls(num_envs=n, device=device, autoreset_mode=autoreset_mode, **kwargs)
+def _episodes(cls, kwargs, target, n=6, steps=14, seed=5, autoreset_mode="NextStep", tensor_actions=False):
+    env = cls(num_envs=n, autoreset_mode=autoreset_mode, **target, **kwargs)
+    device = target.get("device")
     rng = np.random.default_rng(0)
     out = _flat(env.reset(seed=seed), "reset")
     for step in range(steps):
@@ -56,20 +60,22 @@ def _assert_same(a, b):
         np.testing.assert_array_equal(x, y, err_msg=name)
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("target", TARGETS, ids=TARGET_IDS)
 @pytest.mark.parametrize("autoreset_mode", ["NextStep", "SameStep"])
 @pytest.mark.parametrize("cls, kwargs", CASES)
-def test_torch_path_plays_the_numpy_episodes(cls, kwargs, autoreset_mode, device):
-    numpy_run = _episodes(cls, kwargs, None, autoreset_mode=autoreset_mode)
-    torch_run = _episodes(cls, kwargs, device, autoreset_mode=autoreset_mode, tensor_actions=True)
+def test_torch_path_plays_the_numpy_episodes(cls, kwargs, autoreset_mode, target):
+    numpy_run = _episodes(cls, kwargs, {}, autoreset_mode=autoreset_mode)
+    torch_run = _episodes(cls, kwargs, target, autoreset_mode=autoreset_mode, tensor_actions=True)
     _assert_same(numpy_run, torch_run)
     assert any(name.endswith("/is_success") for name, _ in numpy_run)  # episodes ended within the run
 
 
-@pytest.mark.parametrize("device", DEVICES)
-def test_device_env_returns_tensors_on_its_device(device):
-    env = gym.make_vec("RAM-ClutteredMNIST-v0", num_envs=4, vectorization_mode="vector_entry_point", device=device,
+@pytest.mark.parametrize("target", TARGETS, ids=TARGET_IDS)
+def test_device_env_returns_tensors_on_its_device(target):
+    device = target["device"]
+    env = gym.make_vec("RAM-ClutteredMNIST-v0", num_envs=4, vectorization_mode="vector_entry_point", **target,
                        dataset=toy_dataset(), n_glimpses=2)
+    assert env.unwrapped.engine == target["engine"]
     obs, info = env.reset(seed=0)
     actions = torch.zeros((4, 12), device=device)
     _, reward, terminated, truncated, info = env.step(actions)
@@ -89,24 +95,25 @@ def test_without_device_everything_stays_numpy():
     assert all(isinstance(v, np.ndarray) for v in [*obs.values(), *info.values()])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-def test_partial_reset_with_a_tensor_mask_matches_numpy(device):
+@pytest.mark.parametrize("target", TARGETS, ids=TARGET_IDS)
+def test_partial_reset_with_a_tensor_mask_matches_numpy(target):
     runs = []
-    for dev in (None, device):
-        env = ClassificationVectorEnv(num_envs=4, device=dev, **CLUTTERED)
+    for t in ({}, target):
+        env = ClassificationVectorEnv(num_envs=4, **t, **CLUTTERED)
         env.reset(seed=1)
         mask = np.array([True, False, True, False])
-        obs, info = env.reset(options={"reset_mask": mask if dev is None else torch.as_tensor(mask, device=dev)})
+        obs, info = env.reset(options={"reset_mask": torch.as_tensor(mask, device=t["device"]) if t else mask})
         runs.append(_flat((obs, info)))
     _assert_same(*runs)
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("target", TARGETS, ids=TARGET_IDS)
 @pytest.mark.parametrize("mode", ["multidiscrete", "discrete"])
-def test_discrete_action_modes_match_numpy(mode, device):
+def test_discrete_action_modes_match_numpy(mode, target):
     runs = []
-    for dev in (None, device):
-        env = ClassificationVectorEnv(num_envs=5, device=dev, action_mode=mode, **CLUTTERED)
+    for t in ({}, target):
+        dev = t.get("device")
+        env = ClassificationVectorEnv(num_envs=5, action_mode=mode, **t, **CLUTTERED)
         out = _flat(env.reset(seed=2))
         rng = np.random.default_rng(3)
         space = env.single_action_space
@@ -122,8 +129,8 @@ def test_discrete_action_modes_match_numpy(mode, device):
 def test_full_frame_mode_and_scene_repeats_match_numpy(obs_mode):
     kwargs = dict(CLUTTERED, obs_mode=obs_mode, scene_repeats=2)
     runs = []
-    for dev in (None, "cpu"):
-        env = ClassificationVectorEnv(num_envs=4, device=dev, **kwargs)
+    for t in ({}, dict(device="cpu", engine="torch")):
+        env = ClassificationVectorEnv(num_envs=4, **t, **kwargs)
         out = _flat(env.reset(seed=4))
         for _ in range(5):
             out += _flat(env.step(np.tile(np.eye(10, dtype=np.float32)[3], (4, 1))))
@@ -131,9 +138,10 @@ def test_full_frame_mode_and_scene_repeats_match_numpy(obs_mode):
     _assert_same(*runs)
 
 
-@pytest.mark.parametrize("device", DEVICES)
-def test_bad_actions_give_the_numpy_errors(device):
-    env = ClassificationVectorEnv(num_envs=2, device=device, **CENTRED)
+@pytest.mark.parametrize("target", TARGETS, ids=TARGET_IDS)
+def test_bad_actions_give_the_numpy_errors(target):
+    device = target["device"]
+    env = ClassificationVectorEnv(num_envs=2, **target, **CENTRED)
     env.reset(seed=0)
     bad = torch.zeros((2, 12), device=device)
     bad[1, 3] = float("nan")
@@ -141,7 +149,7 @@ def test_bad_actions_give_the_numpy_errors(device):
         env.step(bad)
     with pytest.raises(ValueError, match=r"^action has shape \(2, 11\), expected \(2, 12\)"):
         env.step(torch.zeros((2, 11), device=device))
-    discrete = ClassificationVectorEnv(num_envs=2, device=device, action_mode="discrete", **CENTRED)
+    discrete = ClassificationVectorEnv(num_envs=2, action_mode="discrete", **target, **CENTRED)
     discrete.reset(seed=0)
     with pytest.raises(ValueError, match=r"^discrete action out of range: must lie in \[0, 250\)$"):
         discrete.step(torch.tensor([0, 250], device=device))
@@ -170,7 +178,7 @@ def test_torch_ball_physics_equals_numpy(speed):
 
 
 def test_device_env_renders_and_refuses_sb3():
-    env = ClassificationVectorEnv(num_envs=2, device="cpu", render_mode="rgb_array", **CENTRED)
+    env = ClassificationVectorEnv(num_envs=2, device="cpu", engine="torch", render_mode="rgb_array", **CENTRED)
     ref = ClassificationVectorEnv(num_envs=2, render_mode="rgb_array", **CENTRED)
     env.reset(seed=0), ref.reset(seed=0)
     np.testing.assert_array_equal(env.render()[1], ref.render()[1])
@@ -186,11 +194,20 @@ def test_cuda_without_a_gpu_is_a_one_line_error():
         ClassificationVectorEnv(num_envs=2, device="gpu0", **CENTRED)
 
 
+def test_engine_errors_are_one_line():
+    with pytest.raises(ValueError, match=r"^engine must be 'auto', 'numpy' or 'torch', got 'jax'$"):
+        ClassificationVectorEnv(num_envs=2, device="cpu", engine="jax", **CENTRED)
+    with pytest.raises(ValueError, match=r"^engine='torch' needs a device"):
+        ClassificationVectorEnv(num_envs=2, engine="torch", **CENTRED)
+    assert ClassificationVectorEnv(num_envs=2, device="cpu", **CENTRED).engine == "numpy"  # CPU: the faster one
+
+
 @cuda
 def test_cuda_catch_and_cluttered_match_numpy_on_larger_batches():
+    assert ClassificationVectorEnv(num_envs=2, device="cuda", **CENTRED).engine == "torch"
     for cls, kwargs in CASES:
-        _assert_same(_episodes(cls, kwargs, None, n=257, steps=9), _episodes(cls, kwargs, "cuda", n=257, steps=9,
-                                                                             tensor_actions=True))
+        _assert_same(_episodes(cls, kwargs, {}, n=257, steps=9),
+                     _episodes(cls, kwargs, dict(device="cuda"), n=257, steps=9, tensor_actions=True))
 
 
 # ---------------------------------------------------------------------- per-env seeding
@@ -205,12 +222,12 @@ def _single_run(cls, kwargs, seed, actions):
     return out
 
 
-@pytest.mark.parametrize("device", [None] + DEVICES)
+@pytest.mark.parametrize("target", [{}] + TARGETS, ids=["numpy"] + TARGET_IDS)
 @pytest.mark.parametrize("single_cls, vector_cls, kwargs", [(ClassificationEnv, ClassificationVectorEnv, CLUTTERED),
                                                              (CatchEnv, CatchVectorEnv, dict(CATCH, initial_location="random"))])
-def test_a_seed_list_gives_every_env_the_episodes_of_a_single_env(single_cls, vector_cls, kwargs, device):
+def test_a_seed_list_gives_every_env_the_episodes_of_a_single_env(single_cls, vector_cls, kwargs, target):
     seeds = [11, 3, 11, 7]
-    envs = vector_cls(num_envs=4, device=device, autoreset_mode="SameStep", **kwargs)
+    envs = vector_cls(num_envs=4, autoreset_mode="SameStep", **target, **kwargs)
     rng = np.random.default_rng(0)
     length = envs.episode_length
     actions = rng.uniform(-1, 1, (2 * length,) + envs.action_space.shape).astype(np.float32)

@@ -476,6 +476,11 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
             terminations, truncations, the info values and their ``_key`` masks. Actions may be tensors on
             any device or arrays. The spaces stay Gymnasium's (numpy) spaces. Same rules and same episodes for
             a seed as without ``device``.
+        engine: which code runs the episodes of a device env: ``"auto"`` (the default: the numpy engine on
+            CPU, whose tensors are zero-copy views of its arrays, since it was the faster on CPU at every
+            batch size measured, see ``benchmarks/results/env_throughput.md``; the torch engine on other
+            devices), ``"torch"`` (:class:`~ram_env.envs.torch_core.TorchGlimpseCore`, also on CPU) or
+            ``"numpy"`` (CPU only). Only with ``device``.
 
     Seeding: ``reset(seed=s)`` with an int seeds one generator that drives the whole batch (the fast
     default; Gymnasium's ``SyncVectorEnv`` would seed env ``i`` with ``s + i`` instead); ``reset(seed=[s_0, ...,
@@ -490,15 +495,15 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
     core_defaults: dict[str, Any]
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep",
-                 device: Any = None, **kwargs):
+                 device: Any = None, engine: str = "auto", **kwargs):
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         task_kwargs, core_kwargs = split_kwargs(kwargs, self.task_class, self.core_defaults)
         self._setup(self.task_class(int(num_envs), **task_kwargs), render_mode, autoreset_mode, device=device,
-                    **core_kwargs)
+                    engine=engine, **core_kwargs)
 
     def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", device: Any = None,
-               **core_kwargs) -> None:
+               engine: str = "auto", **core_kwargs) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
@@ -507,12 +512,20 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.autoreset_mode = mode
         self.render_mode = render_mode
-        if device is None:
-            self.device = None
-            self.core = GlimpseCore(task, **core_kwargs)
+        if engine not in ("auto", "numpy", "torch"):
+            raise ValueError(f"engine must be 'auto', 'numpy' or 'torch', got {engine!r}")
+        self.device = None if device is None else _torch_device(device)
+        if self.device is None and engine != "auto":
+            raise ValueError(f"engine={engine!r} needs a device (device='cpu', 'cuda', ...)")
+        if self.device is not None and engine == "numpy" and self.device.type != "cpu":
+            raise ValueError(f"engine='numpy' runs on the CPU only, got device={str(self.device)!r}")
+        if self.device is not None and (engine == "torch" or (engine == "auto" and self.device.type != "cpu")):
+            from ram_env.envs.torch_core import TorchGlimpseCore
+
+            self.core = TorchGlimpseCore(task, self.device, **core_kwargs)
         else:
-            self.core = _torch_core(task, device, core_kwargs)
-            self.device = self.core.device
+            self.core = GlimpseCore(task, **core_kwargs)
+        self.engine = "torch" if type(self.core).__name__ == "TorchGlimpseCore" else "numpy"
         self.num_envs = task.n_envs
         self.single_observation_space = self.core.observation_space
         self.single_action_space = self.core.action_space
@@ -538,12 +551,14 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self._needs_reset[idx] = False
         reset = np.zeros(self.num_envs, bool)
         reset[idx] = True
-        return self.core.observe(), self._masks(_vector_info(self.core.target_info(), reset))
+        return self._out(self.core.observe()), self._out(_vector_info(self.core.target_info(), reset))
 
     def step(self, actions):
         if self.core.done.all() and not self._needs_reset.any():
             raise RuntimeError("step() called before reset()")
         resetting = self._needs_reset.copy()
+        if self.engine == "numpy" and hasattr(actions, "detach"):
+            actions = actions.detach().cpu().numpy()  # a device env on the numpy engine takes tensors too
         reward, terminated, info = self.core.step(actions, active=~resetting)
         everyone = np.ones(self.num_envs, bool)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
@@ -559,23 +574,25 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
                 final_obs = self.core.observe()
                 final_info = {**_vector_info(info, terminated), **_vector_info(self.core.target_info(), terminated)}
                 infos = {"final_obs": final_obs, "_final_obs": terminated.copy(),
-                         "final_info": self._masks(final_info), "_final_info": terminated.copy()}
+                         "final_info": final_info, "_final_info": terminated.copy()}
                 self.core.reset(np.flatnonzero(terminated))
             obs = self.core.observe()
             infos.update(_vector_info(self.core.target_info(), everyone))
         truncated = np.zeros(self.num_envs, bool)
-        if self.device is not None:
-            terminated, truncated = self._masks({"t": terminated, "f": truncated}).values()
-        return obs, reward, terminated, truncated, self._masks(infos)
+        return self._out(obs), self._out(reward), self._out(terminated), self._out(truncated), self._out(infos)
 
-    def _masks(self, info: dict) -> dict:
-        """On a device env, the host's bool arrays (masks, terminations) as tensors on the device."""
+    def _out(self, value: Any) -> Any:
+        """On a device env, the host's arrays (in nested dicts too) as tensors on the device: zero-copy views on
+        CPU; tensors pass through."""
         if self.device is None:
-            return info
-        import torch
+            return value
+        if isinstance(value, dict):
+            return {key: self._out(item) for key, item in value.items()}
+        if isinstance(value, np.ndarray):
+            import torch
 
-        return {key: torch.as_tensor(value, device=self.device) if isinstance(value, np.ndarray) else value
-                for key, value in info.items()}
+            return torch.as_tensor(value, device=self.device)
+        return value
 
     def render(self):
         if self.render_mode is None:
@@ -584,11 +601,10 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         return tuple(self.core.render(i) for i in range(self.num_envs))
 
 
-def _torch_core(task: GlimpseTask, device: Any, core_kwargs: dict) -> GlimpseCore:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency of the package
-        raise ValueError("device= needs torch installed") from None
+def _torch_device(device: Any):
+    """``device`` as a ``torch.device``, or a one-line ``ValueError`` (torch is imported only here)."""
+    import torch
+
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
@@ -596,9 +612,7 @@ def _torch_core(task: GlimpseTask, device: Any, core_kwargs: dict) -> GlimpseCor
             from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} but CUDA is not available (torch.cuda.is_available() is False)")
-    from ram_env.envs.torch_core import TorchGlimpseCore
-
-    return TorchGlimpseCore(task, device, **core_kwargs)
+    return device
 
 
 def _vector_info(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
