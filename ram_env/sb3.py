@@ -83,8 +83,9 @@ class RAMVecEnv(TaskAttributes, VecEnv):
         return [self.core.render(i) for i in range(self.num_envs)]
 
     @property
-    def rng_state_at_reset(self) -> dict | None:
-        """State of the batch generator just before the last reset of every env (for exact resumes)."""
+    def rng_state_at_reset(self) -> dict | list | None:
+        """State of the batch generator just before the last reset of every env (for exact resumes); one
+        state per env after a per-env seeding (``core.seed([...])``)."""
         return self.core.rng_state_at_reset
 
     def restore_rng_state(self, state: dict) -> dict[str, np.ndarray]:

@@ -64,6 +64,8 @@ which predicts the bounces, catches all of them.
 - ``initial_location``: ``"center"`` (the default: the first glimpse, given by ``reset``, looks at the
   middle of the screen, where the coarsest scale sees the whole screen), ``"random"`` or a fixed ``(x, y)``.
 - ``action_mode``, ``location_grid``, ``obs_mode``, ``render_mode`` (see :class:`~ram_env.envs.base.GlimpseCore`).
+- ``device``, ``engine`` (``gym.make_vec`` with ``vectorization_mode="vector_entry_point"`` only): the
+  episodes on a torch device, every output a tensor there (see :class:`~ram_env.envs.base.GlimpseVectorEnv`).
 
 ## Helpers
 :func:`move_ball` and :func:`landing_column` are the physics as pure array functions;

@@ -56,6 +56,8 @@ conventions.
   its own scene). For training with several glimpse paths per scene (``agents.RAM(paths_per_scene=...)``):
   the envs of a group reset together and differ in their first glimpse and in what the agent does.
 - ``action_mode``, ``location_grid``, ``obs_mode``, ``render_mode``.
+- ``device``, ``engine`` (``gym.make_vec`` with ``vectorization_mode="vector_entry_point"`` only): the
+  episodes on a torch device, every output a tensor there (see :class:`~ram_env.envs.base.GlimpseVectorEnv`).
 
 ## Divergences from the paper
 The paper does not say how clutter pieces combine where they overlap (we take the pixel-wise

@@ -12,7 +12,12 @@ What stays on the host, and why:
 - the step counters ``t`` and ``done``: episodes have a fixed length, so termination follows from the
   counters and never needs a value from the device (the device keeps a copy of ``t`` for the observation).
 A step reads one small flag tensor back from the device (invalid actions, ties), plus the tied rows' tie
-counts when some scores tie exactly; an action that is already on the host is checked there instead.
+counts when some scores tie exactly.
+
+The vector env uses this core on non-CPU devices, and on CPU only with ``engine="torch"``: on CPU the numpy
+engine was faster at every batch size measured, so ``device="cpu"`` runs it and hands out its arrays as
+tensors. When this core does run on CPU it still calls the numpy kernels where they are faster (scene
+composition, the retina's gather), on memory shared with the tensors.
 """
 
 from __future__ import annotations
