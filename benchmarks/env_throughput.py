@@ -101,7 +101,8 @@ def main() -> None:
     seconds = args.seconds or (0.3 if args.quick else 3.0)
     torch.set_num_threads(args.threads)
     sizes = [1, 64] if args.quick else [1, 64, 1024]
-    paths = {"numpy": (None, "auto", sizes), "cpu": ("cpu", "auto", sizes), "cpu, torch engine": ("cpu", "torch", sizes)}
+    paths = {"numpy": (None, "auto", sizes), "cpu": ("cpu", "auto", sizes),
+             "cpu, torch engine": ("cpu", "torch", sizes)}
     if torch.cuda.is_available():
         paths["cuda"] = ("cuda", "auto", [1024, 8192] if args.quick else [1024, 8192, 65536])
     load_before = os.getloadavg()

@@ -33,8 +33,8 @@ class RAMVecEnv(TaskAttributes, VecEnv):
         if not isinstance(base, GlimpseVectorEnv):
             raise TypeError(f"RAMVecEnv needs a ram-env vector env, got {type(base).__name__}")
         if getattr(base, "device", None) is not None:
-            raise TypeError(f"RAMVecEnv needs a numpy vector env (SB3 works on numpy), got one on device={base.device}: "
-                            "build it without device=")
+            raise TypeError(f"RAMVecEnv needs a numpy vector env (SB3 works on numpy), got one on "
+                            f"device={base.device}: build it without device=")
         self.vector_env = base
         self.core = base.core
         self.render_mode = base.render_mode

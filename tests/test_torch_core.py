@@ -9,9 +9,9 @@ import torch
 
 import ram_env  # noqa: F401
 from ram_env.envs.catch import CatchEnv, CatchVectorEnv
+from ram_env.envs.catch import move_ball as move_ball_np
 from ram_env.envs.classification import ClassificationEnv, ClassificationTask, ClassificationVectorEnv
 from ram_env.envs.torch_tasks import TorchClassificationTask, move_ball
-from ram_env.envs.catch import move_ball as move_ball_np
 from ram_env.sb3 import RAMVecEnv
 from tests.conftest import toy_dataset
 
@@ -223,8 +223,10 @@ def _single_run(cls, kwargs, seed, actions):
 
 
 @pytest.mark.parametrize("target", [{}] + TARGETS, ids=["numpy"] + TARGET_IDS)
-@pytest.mark.parametrize("single_cls, vector_cls, kwargs", [(ClassificationEnv, ClassificationVectorEnv, CLUTTERED),
-                                                             (CatchEnv, CatchVectorEnv, dict(CATCH, initial_location="random"))])
+@pytest.mark.parametrize("single_cls, vector_cls, kwargs", [
+    (ClassificationEnv, ClassificationVectorEnv, CLUTTERED),
+    (CatchEnv, CatchVectorEnv, dict(CATCH, initial_location="random")),
+])
 def test_a_seed_list_gives_every_env_the_episodes_of_a_single_env(single_cls, vector_cls, kwargs, target):
     seeds = [11, 3, 11, 7]
     envs = vector_cls(num_envs=4, autoreset_mode="SameStep", **target, **kwargs)

@@ -14,10 +14,10 @@ have a fixed length, ``episode_length`` steps; the reward comes on the last step
 Target info (all tasks): ``info`` at ``reset`` and after every ``step`` carries where the task's target is
 on the scene the observation was taken from (:meth:`GlimpseTask.targets`: the digit's centre and box,
 the ball and the paddle), in location coordinates, so tools can score attention. It is never part of the
-observation. Single env: arrays per key. Gymnasium vector env: batched arrays (tensors on a ``device=`` env)
-with Gymnasium's ``_key`` masks (at a partial reset, True for the envs reset). SB3 ``VecEnv``: per-env dicts in ``infos`` every step
-and in ``reset_infos`` after ``reset()``; on a step that ends an episode, ``infos[i]`` describes the
-episode that ended and ``reset_infos[i]`` the one that starts.
+observation. Single env: arrays per key. Gymnasium vector env: batched arrays (tensors on a ``device=``
+env) with Gymnasium's ``_key`` masks (at a partial reset, True for the envs reset). SB3 ``VecEnv``: per-env
+dicts in ``infos`` every step and in ``reset_infos`` after ``reset()``; on a step that ends an episode,
+``infos[i]`` describes the episode that ended and ``reset_infos[i]`` the one that starts.
 """
 
 from __future__ import annotations

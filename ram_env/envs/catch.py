@@ -194,7 +194,8 @@ class CatchTask(GlimpseTask):
 
     def apply(self, idx: np.ndarray, params: dict[str, np.ndarray]) -> None:
         """Start the games ``params`` describe in the envs ``idx``: ball on the top row, screens drawn."""
-        self.ball_x[idx], self.ball_dir[idx], self.paddle_x[idx] = params["ball_x"], params["ball_dir"], params["paddle_x"]
+        self.ball_x[idx], self.ball_dir[idx] = params["ball_x"], params["ball_dir"]
+        self.paddle_x[idx] = params["paddle_x"]
         self.ball_y[idx] = 0
         self.draw(idx)
 

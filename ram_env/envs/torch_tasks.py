@@ -8,7 +8,8 @@ The rules of an episode therefore live in one place, and a seed gives the same e
 (``tests/test_torch_core.py`` proves it).
 
 State tensors have the numpy tasks' names and meanings (``canvas``, ``labels``, ``offsets``, ``boxes``;
-``ball_x``, ``ball_y``, ``ball_dir``, ``paddle_x``). ``ii`` arguments index the envs on the device: an int64 tensor, or ``slice(None)`` for all of them.
+``ball_x``, ``ball_y``, ``ball_dir``, ``paddle_x``). ``ii`` arguments index the envs on the device: an int64
+tensor, or ``slice(None)`` for all of them.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class TorchTask:
         return self.base.describe_choice(env, choice)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.array(array, copy=True), device=self.device)  # a copy: the host array may be read-only
+        # A copy: the host array may be read-only (or be written again while the tensor lives).
+        return torch.as_tensor(np.array(array, copy=True), device=self.device)
 
 
 class TorchClassificationTask(TorchTask):
@@ -139,7 +141,8 @@ class TorchClassificationTask(TorchTask):
         return {"target_center": centre.to(torch.float32), "target_box": box.to(torch.float32)}
 
 
-def move_ball(x: torch.Tensor, direction: torch.Tensor, speed: int, screen_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def move_ball(x: torch.Tensor, direction: torch.Tensor, speed: int, screen_size: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`ram_env.envs.catch.move_ball` for one step, in torch (int64 tensors)."""
     last = screen_size - 1
     period = 2 * last
