@@ -1,4 +1,4 @@
-"""Environment throughput: glimpse-steps per second, single env and batched, across image sizes.
+"""Environment throughput: glimpse-steps per second, single env and batched, numpy and torch paths.
 
 Usage::
 
@@ -6,16 +6,21 @@ Usage::
     python -m benchmarks.env_throughput --quick    # a few seconds, prints only
 
 A glimpse-step is one env advancing one step (one glimpse). Batched numbers count every env:
-``num_envs * steps / seconds``. Two figures per batched row:
-- ``steps/s``: whole episodes, scene generation at every reset included (what training sees);
-- ``glimpse steps/s``: the step alone (retina + bookkeeping), resets excluded: the per-glimpse cost,
+``num_envs * steps / seconds``. Two figures per batched cell:
+- with resets: whole episodes, scene generation at every reset included (what training sees);
+- step only (in brackets): the step alone (retina + bookkeeping), resets excluded: the per-glimpse cost,
   which should not depend on the image size.
+Paths: ``numpy`` (the default vector env), ``cpu`` (``make_vec(..., device="cpu")``: tensors out, the
+numpy engine by default), ``cpu, torch engine`` (``engine="torch"``: the torch code on CPU) and, when a GPU
+is present, ``cuda`` at larger batches (up to 65,536 envs; skipped otherwise). Torch
+runs on one thread (``--threads``); the load average of the machine is recorded with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import gymnasium as gym
@@ -50,26 +55,36 @@ def bench_single(env_id: str, kwargs: dict, seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def bench_vector(env_id: str, kwargs: dict, num_envs: int, seconds: float) -> tuple[float, float]:
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
-    core = envs.unwrapped.core
+def bench_vector(env_id: str, kwargs: dict, num_envs: int, seconds: float, device: str | None = None,
+                 engine: str = "auto") -> tuple[float, float]:
+    extra = {} if device is None else dict(device=device, engine=engine)
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **extra, **kwargs)
     envs.reset(seed=0)
     actions = [envs.action_space.sample() for _ in range(8)]
+    if device is not None:
+        actions = [torch.as_tensor(a, device=device) for a in actions]
+    sync = torch.cuda.synchronize if device is not None and device.startswith("cuda") else (lambda: None)
+    envs.step(actions[0])
+    sync()
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         envs.step(actions[steps % 8])
         steps += 1
+    sync()
     with_resets = num_envs * steps / (time.perf_counter() - start)
     # The per-glimpse cost alone: step within episodes, reset outside the timer.
     length = envs.unwrapped.episode_length
     timed, steps = 0.0, 0
     while timed < seconds:
         envs.reset()
+        sync()
         t0 = time.perf_counter()
         for i in range(length - 1):
             envs.step(actions[i % 8])
+        sync()
         timed += time.perf_counter() - t0
         steps += length - 1
+    envs.close()
     return with_resets, num_envs * steps / timed
 
 
@@ -77,35 +92,56 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run, print only")
     parser.add_argument("--seconds", type=float, default=None, help="time per measurement")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     seconds = args.seconds or (0.3 if args.quick else 3.0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     sizes = [1, 64] if args.quick else [1, 64, 1024]
+    paths = {"numpy": (None, "auto", sizes), "cpu": ("cpu", "auto", sizes),
+             "cpu, torch engine": ("cpu", "torch", sizes)}
+    if torch.cuda.is_available():
+        paths["cuda"] = ("cuda", "auto", [1024, 8192] if args.quick else [1024, 8192, 65536])
+    load_before = os.getloadavg()
     rows = []
     for label, env_id, kwargs in CASES:
         if env_id not in gym.registry:
             continue
         single = bench_single(env_id, kwargs, seconds)
-        batched = {n: bench_vector(env_id, kwargs, n, seconds) for n in sizes}
-        rows.append(dict(task=label, env_id=env_id, kwargs=kwargs, single=single, batched=batched))
-        cells = "  ".join(f"N={n}: {a:,.0f} ({b:,.0f})" for n, (a, b) in batched.items())
-        print(f"{label:20s} single {single:10,.0f}  {cells}", flush=True)
+        for path, (device, engine, path_sizes) in paths.items():
+            if env_id.startswith("RAM-Cluttered") and kwargs.get("image_size") == 400 and path == "cuda":
+                path_sizes = [n for n in path_sizes if n <= 8192]  # 65,536 400x400 int32 tables: 42 GB
+            batched = {n: bench_vector(env_id, kwargs, n, seconds, device, engine) for n in path_sizes}
+            rows.append(dict(task=label, env_id=env_id, kwargs=kwargs, path=path,
+                             single=single if path == "numpy" else None, batched=batched))
+            cells = "  ".join(f"N={n}: {a:,.0f} ({b:,.0f})" for n, (a, b) in batched.items())
+            print(f"{label:20s} {path:17s} single {single if path == 'numpy' else 0:10,.0f}  {cells}", flush=True)
+    load_after = os.getloadavg()
     if args.quick:
         return
     RESULTS.mkdir(exist_ok=True)
-    meta = dict(provenance(__file__), numpy=np.__version__, torch=torch.__version__)
+    meta = dict(provenance(__file__, device="cuda" if torch.cuda.is_available() else "cpu"), torch_threads=torch.get_num_threads(),
+                load=f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)",
+                numpy=np.__version__, torch=torch.__version__)
     (RESULTS / "env_throughput.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1, default=str))
+    all_sizes = sorted({n for r in rows for n in r["batched"]})
     lines = [
         "# Environment throughput", "",
-        f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ", f"Date: {meta['date']}", "",
+        f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
+        f"Load: {meta['load']}  ", f"Date: {meta['date']}", "",
         "Glimpse-steps per second (one env advancing one glimpse). Batched cells: whole episodes with scene "
-        "generation at every reset, then in brackets the step alone (resets excluded: the per-glimpse cost).", "",
-        "| task | single env | " + " | ".join(f"batched N={n}" for n in sizes) + " |",
-        "|---|---:|" + "---:|" * len(sizes),
+        "generation at every reset, then in brackets the step alone (resets excluded: the per-glimpse cost). "
+        "`numpy`: the default vector env (numpy arrays); `cpu`: `make_vec(..., device=\"cpu\")`, torch tensors "
+        "out, by default on the numpy engine (zero-copy views); `cpu, torch engine`: the same with "
+        "`engine=\"torch\"` (the torch code that runs on GPUs, here on CPU); `cuda`: `device=\"cuda\"` "
+        "(the torch engine), when a GPU is present.", "",
+        "| task | path | single env | " + " | ".join(f"N={n}" for n in all_sizes) + " |",
+        "|---|---|---:|" + "---:|" * len(all_sizes),
     ]
     for r in rows:
-        cells = " | ".join(f"{a:,.0f} ({b:,.0f})" for a, b in r["batched"].values())
-        lines.append(f"| {r['task']} | {r['single']:,.0f} | {cells} |")
+        cells = " | ".join(f"{r['batched'][n][0]:,.0f} ({r['batched'][n][1]:,.0f})" if n in r["batched"] else ""
+                           for n in all_sizes)
+        single = f"{r['single']:,.0f}" if r["single"] is not None else ""
+        lines.append(f"| {r['task']} | {r['path']} | {single} | {cells} |")
     (RESULTS / "env_throughput.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "env_throughput.md").read_text())
 

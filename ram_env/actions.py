@@ -71,7 +71,8 @@ class ActionCodec:
             actions: array-like of shape ``(n_envs,) + space.shape``.
             n_envs: batch size expected.
             rng: breaks exact ties between box scores uniformly at random (drawn only for the rows
-                that tie); None gives ties to the lowest index.
+                that tie); None gives ties to the lowest index; a list holds one generator per env
+                (per-env streams; None entries keep the lowest index).
 
         Returns:
             ``(locations, choices)``: float32 ``(n_envs, 2)`` in [-1, 1] (None without location) and
@@ -170,9 +171,20 @@ def _argmax_random_ties(scores: np.ndarray, rng: np.random.Generator | None) -> 
     tied = scores == scores[np.arange(scores.shape[0]), choices][:, None]
     counts = tied.sum(axis=1)
     rows = np.flatnonzero(counts > 1)
+    if isinstance(rng, (list, tuple)):
+        # One generator per row (per-env streams); a row without one keeps the lowest index.
+        rows = np.array([r for r in rows if rng[r] is not None], np.int64)
     if rows.size:
         # The k-th tied column of each row, k uniform in [0, count): one draw per tied row.
-        pick = rng.integers(0, counts[rows])
+        pick = tie_picks(rng, rows, counts[rows])
         cols = np.cumsum(tied[rows], axis=1)
         choices[rows] = np.argmax(cols > pick[:, None], axis=1)
     return choices
+
+
+def tie_picks(rng, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """For each tied row, which of its ``counts`` tied columns wins: uniform draws from ``rng``, the batch
+    generator (one call) or a list of per-row generators (one draw from each row's own)."""
+    if isinstance(rng, (list, tuple)):
+        return np.array([rng[r].integers(0, counts[j:j + 1])[0] for j, r in enumerate(rows)], np.int64)
+    return rng.integers(0, counts)

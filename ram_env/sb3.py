@@ -32,6 +32,9 @@ class RAMVecEnv(TaskAttributes, VecEnv):
         base = vector_env.unwrapped
         if not isinstance(base, GlimpseVectorEnv):
             raise TypeError(f"RAMVecEnv needs a ram-env vector env, got {type(base).__name__}")
+        if getattr(base, "device", None) is not None:
+            raise TypeError(f"RAMVecEnv needs a numpy vector env (SB3 works on numpy), got one on "
+                            f"device={base.device}: build it without device=")
         self.vector_env = base
         self.core = base.core
         self.render_mode = base.render_mode
@@ -80,13 +83,14 @@ class RAMVecEnv(TaskAttributes, VecEnv):
         return [self.core.render(i) for i in range(self.num_envs)]
 
     @property
-    def rng_state_at_reset(self) -> dict | None:
-        """State of the batch generator just before the last reset of every env (for exact resumes)."""
+    def rng_state_at_reset(self) -> dict | list | None:
+        """State of the batch generator just before the last reset of every env (for exact resumes); one
+        state per env after a per-env seeding (``core.seed([...])``)."""
         return self.core.rng_state_at_reset
 
     def restore_rng_state(self, state: dict) -> dict[str, np.ndarray]:
         """Set the batch generator to ``state`` and reset every env: replays the batch drawn from it."""
-        self.core.rng.bit_generator.state = state
+        self.core.set_rng_state(state)
         self._seeded = True
         self.core.reset()
         self.reset_infos = _per_env(self.core.target_info(), self.num_envs)

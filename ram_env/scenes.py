@@ -84,13 +84,46 @@ class SceneGenerator:
         ``(x0, y0, x1, y1)`` with exclusive ends (all equal to the offset for an all-zero digit). The same
         draws are made either way.
         """
+        params = self.draw(rng, n, indices)
+        canvas = self.compose(params)
+        labels = self.labels[params["digit"]]
+        if return_positions:
+            return self._with_positions(canvas, labels, params["digit"], params["offset"])
+        return canvas, labels
+
+    def draw(self, rng: np.random.Generator, n: int, indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The random part of :meth:`sample`, the rules of a scene: every draw, in their one order.
+
+        Returns int64 arrays: ``digit`` ``(n,)`` (dataset rows), ``offset`` ``(n, 2)`` (x, y of the digit
+        frame's top-left pixel), and on cluttered tasks ``clutter`` ``(n, n_clutter, 5)``: per piece, the
+        source digit and the ``(sy, sx)`` of the cut and ``(dy, dx)`` of the paste. :meth:`compose` (numpy) and
+        the torch tasks (:mod:`ram_env.envs.torch_tasks`) turn them into canvases.
+        """
         m, h, w = self.images.shape
-        idx = rng.integers(0, m, n) if indices is None else np.asarray(indices) % m
-        digits, labels = self.images[idx], self.labels[idx]
+        digit = rng.integers(0, m, n) if indices is None else np.asarray(indices, np.int64) % m
+        out = {"digit": np.asarray(digit, np.int64)}
         if not self.translate and not self.n_clutter:
-            canvas = np.ascontiguousarray(digits)
-            return self._with_positions(canvas, labels, idx, np.zeros((n, 2), np.int64)) if return_positions \
-                else (canvas, labels)
+            out["offset"] = np.zeros((n, 2), np.int64)
+            return out
+        s, c = self.image_size, self.clutter_size
+        if self.n_clutter:
+            pieces = np.empty((n, self.n_clutter, 5), np.int64)
+            for j in range(self.n_clutter):
+                pieces[:, j, 0] = rng.integers(0, m, n)
+                pieces[:, j, 1], pieces[:, j, 2] = rng.integers(0, h - c + 1, n), rng.integers(0, w - c + 1, n)
+                pieces[:, j, 3], pieces[:, j, 4] = rng.integers(0, s - c + 1, n), rng.integers(0, s - c + 1, n)
+            out["clutter"] = pieces
+        oy, ox = rng.integers(0, s - h + 1, n), rng.integers(0, s - w + 1, n)
+        out["offset"] = np.stack([ox, oy], axis=1).astype(np.int64)
+        return out
+
+    def compose(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        """The canvases ``uint8 (n, S, S)`` of the scenes :meth:`draw` described."""
+        digits = self.images[params["digit"]]
+        if not self.translate and not self.n_clutter:
+            return np.ascontiguousarray(digits)
+        n = digits.shape[0]
+        h, w = self.images.shape[1:]
         s, c = self.image_size, self.clutter_size
         canvas = np.zeros((n, s, s), np.uint8)
         batch = np.arange(n)
@@ -98,18 +131,13 @@ class SceneGenerator:
             # Windows views make every paste a copy of whole c x c blocks, not a per-pixel gather.
             sources = _windows(self.images, c)
             targets = _windows(canvas, c)
-            for _ in range(self.n_clutter):
+            for src, sy, sx, dy, dx in params["clutter"].transpose(1, 2, 0):
                 # Pieces are pasted one at a time so overlapping pieces combine by max, not last-write.
-                src = rng.integers(0, m, n)
-                sy, sx = rng.integers(0, h - c + 1, n), rng.integers(0, w - c + 1, n)
-                dy, dx = rng.integers(0, s - c + 1, n), rng.integers(0, s - c + 1, n)
                 targets[batch, dy, dx] = np.maximum(targets[batch, dy, dx], sources[src, sy, sx])
-        oy, ox = rng.integers(0, s - h + 1, n), rng.integers(0, s - w + 1, n)
+        ox, oy = params["offset"][:, 0], params["offset"][:, 1]
         targets = _windows(canvas, h, w)
         targets[batch, oy, ox] = np.maximum(targets[batch, oy, ox], digits)
-        if return_positions:
-            return self._with_positions(canvas, labels, idx, np.stack([ox, oy], axis=1).astype(np.int64))
-        return canvas, labels
+        return canvas
 
     def _with_positions(self, canvas: np.ndarray, labels: np.ndarray, idx: np.ndarray, offsets: np.ndarray):
         boxes = self.digit_boxes[idx] + np.concatenate([offsets, offsets], axis=1)

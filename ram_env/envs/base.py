@@ -14,10 +14,10 @@ have a fixed length, ``episode_length`` steps; the reward comes on the last step
 Target info (all tasks): ``info`` at ``reset`` and after every ``step`` carries where the task's target is
 on the scene the observation was taken from (:meth:`GlimpseTask.targets`: the digit's centre and box,
 the ball and the paddle), in location coordinates, so tools can score attention. It is never part of the
-observation. Single env: arrays per key. Gymnasium vector env: batched arrays with Gymnasium's ``_key``
-masks (at a partial reset, True for the envs reset). SB3 ``VecEnv``: per-env dicts in ``infos`` every step
-and in ``reset_infos`` after ``reset()``; on a step that ends an episode, ``infos[i]`` describes the
-episode that ended and ``reset_infos[i]`` the one that starts.
+observation. Single env: arrays per key. Gymnasium vector env: batched arrays (tensors on a ``device=``
+env) with Gymnasium's ``_key`` masks (at a partial reset, True for the envs reset). SB3 ``VecEnv``: per-env
+dicts in ``infos`` every step and in ``reset_infos`` after ``reset()``; on a step that ends an episode,
+``infos[i]`` describes the episode that ended and ``reset_infos[i]`` the one that starts.
 """
 
 from __future__ import annotations
@@ -44,8 +44,13 @@ class GlimpseTask(ABC):
 
     Subclasses set ``n_choices``, ``choice_names``, ``episode_length``, ``image_shape``,
     ``dynamic`` (True when the scene changes during an episode) and ``is_classification``, keep the
-    current scenes in ``self.canvas`` (uint8 ``(n_envs, H, W)``), implement :meth:`reset` and
-    :meth:`step`, and may report where their target is with :meth:`targets`.
+    current scenes in ``self.canvas`` (uint8 ``(n_envs, H, W)``), implement :meth:`sample`, :meth:`apply`
+    and :meth:`step`, and may report where their target is with :meth:`targets`.
+
+    A reset is split in two so that its rules live in one place: :meth:`sample` makes every random draw
+    of new episodes (small host arrays), :meth:`apply` builds them. The torch tasks
+    (:mod:`ram_env.envs.torch_tasks`) reuse :meth:`sample` and do :meth:`apply`'s array work on a device, and
+    per-env seeding calls :meth:`sample` once per env with that env's generator.
     """
 
     n_choices: int
@@ -59,9 +64,18 @@ class GlimpseTask(ABC):
     def __init__(self, n_envs: int):
         self.n_envs = int(n_envs)
 
-    @abstractmethod
     def reset(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start new episodes for the envs ``idx`` (int array), drawing from ``rng``."""
+        self.apply(*self.sample(idx, rng))
+
+    @abstractmethod
+    def sample(self, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Draw new episodes for the envs ``idx``: ``(idx, params)``, ``idx`` possibly reordered (envs that share
+        a scene come together), ``params`` arrays whose first axis runs over the drawn episodes."""
+
+    @abstractmethod
+    def apply(self, idx: np.ndarray, params: dict[str, np.ndarray]) -> None:
+        """Start the episodes :meth:`sample` drew in the envs ``idx``."""
 
     @abstractmethod
     def step(self, idx: np.ndarray, choices: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -132,13 +146,75 @@ class GlimpseCore:
         self.done = np.ones(n, bool)  # no episode has started
         self.tables = None
         self.rng = np.random.default_rng()
-        self.rng_state_at_reset: dict | None = None
+        self.rngs: list[np.random.Generator] | None = None  # one stream per env, after seed([...])
+        self.rng_state_at_reset: dict | list | None = None
 
     # ------------------------------------------------------------------ episodes
-    def seed(self, seed: int | None) -> None:
-        """Re-seed the batch generator (None draws fresh entropy)."""
+    def seed(self, seed: Any) -> None:
+        """Re-seed: an int or None seeds the one batch generator that drives every env (None draws fresh
+        entropy); a sequence of ``n_envs`` seeds (ints or None) gives every env a generator of its own, so
+        that env ``i``'s episodes are those of a single env seeded with ``seed[i]``."""
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            seeds = list(seed)
+            if len(seeds) != self.n_envs:
+                raise ValueError(f"seed must be an int, None or a list of num_envs={self.n_envs} seeds, "
+                                 f"got a list of {len(seeds)}")
+            for value in seeds:
+                check_seed(value)
+            self.rngs = [np.random.default_rng(value) for value in seeds]
+            self.rng = self.rngs[0]
+            return
         check_seed(seed)
         self.rng = np.random.default_rng(seed)
+        self.rngs = None
+
+    def rng_state(self) -> dict | list:
+        """The generators' state (a fresh copy): the batch generator's dict, or one dict per env."""
+        if self.rngs is None:
+            return self.rng.bit_generator.state
+        return [r.bit_generator.state for r in self.rngs]
+
+    def set_rng_state(self, state: dict | list) -> None:
+        """Restore a :meth:`rng_state`."""
+        if isinstance(state, list):
+            if self.rngs is None or len(state) != self.n_envs:
+                self.rngs = [np.random.default_rng() for _ in range(self.n_envs)]
+            for r, value in zip(self.rngs, state):
+                r.bit_generator.state = value
+            self.rng = self.rngs[0]
+        else:
+            self.rngs = None
+            self.rng.bit_generator.state = state
+
+    def draw_episodes(self, idx: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+        """Every random draw of a reset of the envs ``idx``, in the one order the rules fix: ``(idx in the
+        task's order, the task's params, first locations float32 (len(idx), 2) in the order of idx, or None
+        when the initial location is not random)``. Per-env streams draw env by env (one scene group at a
+        time with ``scene_repeats``, from the group's first env)."""
+        random_start = isinstance(self.initial_location, str) and self.initial_location == "random"
+        if self.rngs is None:
+            order, params = self.task.sample(idx, self.rng)
+            loc = self.rng.uniform(-1.0, 1.0, (idx.size, 2)).astype(np.float32) if random_start else None
+            return order, params, loc
+        m = int(getattr(self.task, "scene_repeats", 1))
+        units = np.sort(idx)
+        units = [units[j:j + m] for j in range(0, units.size, m)]
+        parts = [self.task.sample(unit, self.rngs[int(unit[0])]) for unit in units]
+        order = np.concatenate([p[0] for p in parts])
+        params = {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]}
+        loc = None
+        if random_start:
+            loc = np.concatenate([self.rngs[int(i)].uniform(-1.0, 1.0, (1, 2)) for i in idx]).astype(np.float32)
+        return order, params, loc
+
+    def tie_rng(self, active: np.ndarray | None = None):
+        """What breaks exact ties between scores: the batch generator, or one generator per env (None for the
+        inactive envs, whose actions are ignored, so they draw nothing)."""
+        if self.rngs is None:
+            return self.rng
+        if active is None:
+            return list(self.rngs)
+        return [r if a else None for r, a in zip(self.rngs, active)]
 
     def reset(self, idx: np.ndarray | None = None) -> None:
         """Start new episodes for ``idx`` (all envs by default)."""
@@ -147,13 +223,14 @@ class GlimpseCore:
             return
         if idx.size == self.n_envs:
             # Lets a trainer checkpoint mid-batch and replay the batch exactly on resume.
-            self.rng_state_at_reset = self.rng.bit_generator.state  # a fresh dict on every read
-        self.task.reset(idx, self.rng)
+            self.rng_state_at_reset = self.rng_state()
+        order, params, loc = self.draw_episodes(idx)
+        self.task.apply(order, params)
         self.t[idx] = 0
         self.done[idx] = False
         self.last_choice[idx] = -1
-        if isinstance(self.initial_location, str) and self.initial_location == "random":
-            self.location[idx] = self.rng.uniform(-1.0, 1.0, (idx.size, 2)).astype(np.float32)
+        if loc is not None:
+            self.location[idx] = loc
         elif isinstance(self.initial_location, str):
             self.location[idx] = 0.0
         else:
@@ -167,7 +244,8 @@ class GlimpseCore:
         Returns ``(reward, terminated, info)`` over all envs (zeros/False where inactive); ``info``
         holds arrays over all envs, meaningful where ``terminated``.
         """
-        loc, choices = self.codec.decode(actions, self.n_envs, rng=self.rng)  # ties at random (see actions)
+        # Ties at random (see actions).
+        loc, choices = self.codec.decode(actions, self.n_envs, rng=self.tie_rng(active))
         active = np.ones(self.n_envs, bool) if active is None else active
         if (self.done & active).any():
             raise RuntimeError("step() called on an episode that has terminated: call reset() first")
@@ -392,19 +470,41 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         autoreset_mode: ``"NextStep"`` (Gymnasium's default: a terminated env resets on the next
             ``step`` call, which ignores its action) or ``"SameStep"`` (it resets within the same
             call; its last observation is in ``info["final_obs"]`` and its info in ``info["final_info"]``).
+        device: None (the default: numpy arrays in and out, the batched numpy engine) or a torch device
+            (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``): the episodes then live on that device
+            (:class:`~ram_env.envs.torch_core.TorchGlimpseCore`) and every output is a torch tensor there,
+            as on GPU-simulated Gymnasium envs (ManiSkill3, Isaac Lab): observations, rewards,
+            terminations, truncations, the info values and their ``_key`` masks. Actions may be tensors on
+            any device or arrays. The spaces stay Gymnasium's (numpy) spaces. Same rules and same episodes for
+            a seed as without ``device``.
+        engine: which code runs the episodes of a device env: ``"auto"`` (the default: the numpy engine on
+            CPU, whose tensors are zero-copy views of its arrays, since it was the faster on CPU at every
+            batch size measured, see ``benchmarks/results/env_throughput.md``; the torch engine on other
+            devices), ``"torch"`` (:class:`~ram_env.envs.torch_core.TorchGlimpseCore`, also on CPU) or
+            ``"numpy"`` (CPU only). Only with ``device``.
+
+    Seeding: ``reset(seed=s)`` with an int seeds one generator that drives the whole batch (the fast
+    default; Gymnasium's ``SyncVectorEnv`` would seed env ``i`` with ``s + i`` instead); ``reset(seed=[s_0, ...,
+    s_{n-1}])`` gives env ``i`` a generator of its own seeded ``s_i`` (None: fresh entropy), as ``SyncVectorEnv``
+    does: env ``i`` then plays exactly the episodes of ``gym.make(id).reset(seed=s_i)`` given the same actions,
+    whatever the other envs do. Per-env streams draw env by env (a Python loop per reset); they last until the
+    next seeded reset.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
     task_class: type[GlimpseTask]
     core_defaults: dict[str, Any]
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep", **kwargs):
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, autoreset_mode="NextStep",
+                 device: Any = None, engine: str = "auto", **kwargs):
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         task_kwargs, core_kwargs = split_kwargs(kwargs, self.task_class, self.core_defaults)
-        self._setup(self.task_class(int(num_envs), **task_kwargs), render_mode, autoreset_mode, **core_kwargs)
+        self._setup(self.task_class(int(num_envs), **task_kwargs), render_mode, autoreset_mode, device=device,
+                    engine=engine, **core_kwargs)
 
-    def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", **core_kwargs) -> None:
+    def _setup(self, task: GlimpseTask, render_mode: str | None, autoreset_mode="NextStep", device: Any = None,
+               engine: str = "auto", **core_kwargs) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
@@ -413,7 +513,20 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.autoreset_mode = mode
         self.render_mode = render_mode
-        self.core = GlimpseCore(task, **core_kwargs)
+        if engine not in ("auto", "numpy", "torch"):
+            raise ValueError(f"engine must be 'auto', 'numpy' or 'torch', got {engine!r}")
+        self.device = None if device is None else _torch_device(device)
+        if self.device is None and engine != "auto":
+            raise ValueError(f"engine={engine!r} needs a device (device='cpu', 'cuda', ...)")
+        if self.device is not None and engine == "numpy" and self.device.type != "cpu":
+            raise ValueError(f"engine='numpy' runs on the CPU only, got device={str(self.device)!r}")
+        if self.device is not None and (engine == "torch" or (engine == "auto" and self.device.type != "cpu")):
+            from ram_env.envs.torch_core import TorchGlimpseCore
+
+            self.core = TorchGlimpseCore(task, self.device, **core_kwargs)
+        else:
+            self.core = GlimpseCore(task, **core_kwargs)
+        self.engine = "torch" if type(self.core).__name__ == "TorchGlimpseCore" else "numpy"
         self.num_envs = task.n_envs
         self.single_observation_space = self.core.observation_space
         self.single_action_space = self.core.action_space
@@ -423,15 +536,13 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self._seeded = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        if isinstance(seed, (list, tuple)):
-            # One generator drives the batch; Gymnasium passes seed + i per env, so the first is the batch seed.
-            seed = seed[0]
+        # An int seeds the one batch generator (fast); a list gives every env its own stream (see the class doc).
         mask = None if options is None else options.get("reset_mask")
         if seed is not None or not self._seeded:
             self.core.seed(seed)
             self._seeded = True
         if mask is not None:
-            mask = np.asarray(mask)
+            mask = mask.cpu().numpy() if hasattr(mask, "cpu") else np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != bool:
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
             idx = np.flatnonzero(mask)
@@ -441,12 +552,14 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
         self._needs_reset[idx] = False
         reset = np.zeros(self.num_envs, bool)
         reset[idx] = True
-        return self.core.observe(), _vector_info(self.core.target_info(), reset)
+        return self._out(self.core.observe()), self._out(_vector_info(self.core.target_info(), reset))
 
     def step(self, actions):
         if self.core.done.all() and not self._needs_reset.any():
             raise RuntimeError("step() called before reset()")
         resetting = self._needs_reset.copy()
+        if self.engine == "numpy" and hasattr(actions, "detach"):
+            actions = actions.detach().cpu().numpy()  # a device env on the numpy engine takes tensors too
         reward, terminated, info = self.core.step(actions, active=~resetting)
         everyone = np.ones(self.num_envs, bool)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
@@ -461,19 +574,46 @@ class GlimpseVectorEnv(TaskAttributes, VectorEnv):
             if terminated.any():
                 final_obs = self.core.observe()
                 final_info = {**_vector_info(info, terminated), **_vector_info(self.core.target_info(), terminated)}
-                infos = {"final_obs": final_obs, "_final_obs": terminated,
-                         "final_info": final_info, "_final_info": terminated}
+                infos = {"final_obs": final_obs, "_final_obs": terminated.copy(),
+                         "final_info": final_info, "_final_info": terminated.copy()}
                 self.core.reset(np.flatnonzero(terminated))
             obs = self.core.observe()
             infos.update(_vector_info(self.core.target_info(), everyone))
         truncated = np.zeros(self.num_envs, bool)
-        return obs, reward, terminated, truncated, infos
+        return self._out(obs), self._out(reward), self._out(terminated), self._out(truncated), self._out(infos)
+
+    def _out(self, value: Any) -> Any:
+        """On a device env, the host's arrays (in nested dicts too) as tensors on the device: zero-copy views on
+        CPU; tensors pass through."""
+        if self.device is None:
+            return value
+        if isinstance(value, dict):
+            return {key: self._out(item) for key, item in value.items()}
+        if isinstance(value, np.ndarray):
+            import torch
+
+            return torch.as_tensor(value, device=self.device)
+        return value
 
     def render(self):
         if self.render_mode is None:
             gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
             return None
         return tuple(self.core.render(i) for i in range(self.num_envs))
+
+
+def _torch_device(device: Any):
+    """``device`` as a ``torch.device``, or a one-line ``ValueError`` (torch is imported only here)."""
+    import torch
+
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be None or a torch device ('cpu', 'cuda', 'cuda:0', ...), got {device!r}") \
+            from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} but CUDA is not available (torch.cuda.is_available() is False)")
+    return device
 
 
 def _vector_info(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:

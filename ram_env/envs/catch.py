@@ -64,6 +64,8 @@ which predicts the bounces, catches all of them.
 - ``initial_location``: ``"center"`` (the default: the first glimpse, given by ``reset``, looks at the
   middle of the screen, where the coarsest scale sees the whole screen), ``"random"`` or a fixed ``(x, y)``.
 - ``action_mode``, ``location_grid``, ``obs_mode``, ``render_mode`` (see :class:`~ram_env.envs.base.GlimpseCore`).
+- ``device``, ``engine`` (``gym.make_vec`` with ``vectorization_mode="vector_entry_point"`` only): the
+  episodes on a torch device, every output a tensor there (see :class:`~ram_env.envs.base.GlimpseVectorEnv`).
 
 ## Helpers
 :func:`move_ball` and :func:`landing_column` are the physics as pure array functions;
@@ -183,11 +185,18 @@ class CatchTask(GlimpseTask):
         self.ball_dir = np.ones(n, np.int64)
         self.paddle_x = np.zeros(n, np.int64)
 
-    def reset(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+    def sample(self, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The random part of a reset (the rules of a new game): ``(idx, {ball_x, ball_dir, paddle_x})``."""
         n, s = idx.size, self.screen_size
-        self.ball_x[idx] = rng.integers(0, s, n)
-        self.ball_dir[idx] = 2 * rng.integers(0, 2, n) - 1
-        self.paddle_x[idx] = rng.integers(0, s - self.paddle_width + 1, n)
+        ball_x = rng.integers(0, s, n)
+        ball_dir = 2 * rng.integers(0, 2, n) - 1
+        paddle_x = rng.integers(0, s - self.paddle_width + 1, n)
+        return idx, {"ball_x": ball_x, "ball_dir": ball_dir, "paddle_x": paddle_x}
+
+    def apply(self, idx: np.ndarray, params: dict[str, np.ndarray]) -> None:
+        """Start the games ``params`` describe in the envs ``idx``: ball on the top row, screens drawn."""
+        self.ball_x[idx], self.ball_dir[idx] = params["ball_x"], params["ball_dir"]
+        self.paddle_x[idx] = params["paddle_x"]
         self.ball_y[idx] = 0
         self.draw(idx)
 

@@ -56,6 +56,8 @@ conventions.
   its own scene). For training with several glimpse paths per scene (``agents.RAM(paths_per_scene=...)``):
   the envs of a group reset together and differ in their first glimpse and in what the agent does.
 - ``action_mode``, ``location_grid``, ``obs_mode``, ``render_mode``.
+- ``device``, ``engine`` (``gym.make_vec`` with ``vectorization_mode="vector_entry_point"`` only): the
+  episodes on a torch device, every output a tensor there (see :class:`~ram_env.envs.base.GlimpseVectorEnv`).
 
 ## Divergences from the paper
 The paper does not say how clutter pieces combine where they overlap (we take the pixel-wise
@@ -133,7 +135,9 @@ class ClassificationTask(GlimpseTask):
         """Number of digits in the split."""
         return self.scenes.images.shape[0]
 
-    def reset(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+    def sample(self, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The random part of :meth:`reset`: ``(idx in group order, scene parameters)`` (see
+        :meth:`SceneGenerator.draw`), one scene per group of ``scene_repeats`` envs."""
         indices = None
         if not self.shuffle:
             indices = self._cursor + np.arange(idx.size)
@@ -144,9 +148,15 @@ class ClassificationTask(GlimpseTask):
             if groups is None or np.any(groups != groups[:, :1] + np.arange(m)) or np.any(groups[:, 0] % m):
                 raise ValueError(f"with scene_repeats={m}, envs reset in whole groups of {m} (episodes in lock-step)")
             idx = groups.reshape(-1)
-        canvas, labels, offsets, boxes = self.scenes.sample(rng, idx.size // m, indices, return_positions=True)
-        self.canvas[idx] = np.repeat(canvas, m, axis=0)
-        self.labels[idx] = np.repeat(labels, m)
+        return idx, self.scenes.draw(rng, idx.size // m, indices)
+
+    def apply(self, idx: np.ndarray, params: dict[str, np.ndarray]) -> None:
+        """Show the scenes ``params`` describe to the envs ``idx`` (as :meth:`sample` returned them)."""
+        m = self.scene_repeats
+        digit, offsets = params["digit"], params["offset"]
+        boxes = self.scenes.digit_boxes[digit] + np.concatenate([offsets, offsets], axis=1)
+        self.canvas[idx] = np.repeat(self.scenes.compose(params), m, axis=0)
+        self.labels[idx] = np.repeat(self.scenes.labels[digit], m)
         self.offsets[idx] = np.repeat(offsets, m, axis=0)
         self.boxes[idx] = np.repeat(boxes, m, axis=0)
         self._empty[idx] = self.boxes[idx, 0] == self.boxes[idx, 2]
