@@ -189,6 +189,12 @@ class RAMPolicy(BasePolicy):
         """The env's box action (:func:`ram_env.actions.box_actions`), the location clipped to [-1, 1]."""
         return box_actions(location.clamp(-1.0, 1.0).cpu().numpy(), choice.cpu().numpy(), self.n_choices)
 
+    def encode_action_tensor(self, location: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode_action` as a tensor on the policy's device (the device path: no host copy)."""
+        scores = torch.full((choice.shape[0], self.n_choices), -1.0, dtype=torch.float32, device=choice.device)
+        scores.scatter_(1, choice[:, None], 1.0)
+        return torch.cat([location.detach().clamp(-1.0, 1.0).to(torch.float32), scores], dim=1)
+
     # ------------------------------------------------------------------ SB3 prediction
     def _predict(self, observation, deterministic: bool = False) -> torch.Tensor:
         raise NotImplementedError("RAMPolicy is recurrent: use predict(obs, state, episode_start, deterministic)")

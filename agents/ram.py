@@ -2,7 +2,8 @@
 
 One update = one batch of whole episodes, collected in lock-step on a batched ram-env ``VecEnv``
 (every env starts and ends its episode together) while the graph is kept for backpropagation
-through time. The loss, read top to bottom in :meth:`RAM.learn`:
+through time (:mod:`agents.rollout`: through SB3's numpy ``VecEnv``, or straight from an env's tensors on a
+torch device). The loss, read top to bottom in :meth:`RAM._train_on`, is the same for both:
 
 - REINFORCE for the location policy: ``-sum_t log N(l_{t+1} | mu_t, sigma^2) * (R - b_t)``, the
   baseline ``b_t`` detached; the location sampled on the last step is never used by the env and
@@ -46,6 +47,8 @@ from torch.nn import functional as F
 
 from agents.checkpoints import atomic_write, zip_path
 from agents.policy import RAMPolicy, check_ram_spaces
+from agents.rollout import (Batch, DeviceVecEnv, collect_device, collect_sb3, is_device_vector_env,
+                            make_device_vec_env)
 
 SelfRAM = TypeVar("SelfRAM", bound="RAM")
 
@@ -68,8 +71,10 @@ class RAM(BaseAlgorithm):
 
     Args:
         policy: ``"RAMPolicy"`` or the class.
-        env: a batched ram-env SB3 ``VecEnv`` (:func:`ram_env.make_sb3_vec_env`) or an env id, in
-            which case one is built with ``n_envs`` episodes per batch.
+        env: a batched ram-env SB3 ``VecEnv`` (:func:`ram_env.make_sb3_vec_env`), a ram-env Gymnasium vector
+            env on a torch device (``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point",
+            device=...)``: the device path, see ``env_device``) or an env id, in which case one is built with
+            ``n_envs`` episodes per batch.
         learning_rate: initial learning rate, or any SB3 schedule.
         lr_decay: ``"linear"`` (to 0 over training, the paper's) or ``"constant"``; ignored when
             ``learning_rate`` is a callable.
@@ -131,6 +136,12 @@ class RAM(BaseAlgorithm):
             TensorFlow reproduction repeats each scene 10 times; the scene's own mean removes what the
             scene, not the path, decided about the reward.
         env_kwargs: keyword arguments for the env when ``env`` is an id.
+        env_device: when ``env`` is an id, None (the default) builds the numpy SB3 ``VecEnv``; a torch device
+            (``"cpu"``, ``"cuda"``) builds the env on that device (:func:`agents.rollout.make_device_vec_env`;
+            ``env_kwargs={"engine": "torch"}`` runs the torch core on CPU too) and trains on its tensors
+            (:func:`agents.rollout.collect_device`): no numpy arrays and no per-env info dicts per glimpse step,
+            episode statistics recorded once per batch. Same episodes, loss and parameters as the numpy path for
+            a seed on CPU; checkpoints resume exactly on either path. Kept as ``RAM.env_device``.
         policy_kwargs, tensorboard_log, verbose, seed, device: as in SB3.
 
     Catch (``RAM_DEFAULTS["catch"]`` in :mod:`agents.config`): with the paper's loss alone and Adam at
@@ -151,17 +162,26 @@ class RAM(BaseAlgorithm):
                  entropy_coef: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
                  reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
                  location_baseline: str = "learned", paths_per_scene: int = 1, max_weight_norm: float | None = None,
-                 env_kwargs: dict | None = None, policy_kwargs: dict | None = None, stats_window_size: int = 100,
+                 env_kwargs: dict | None = None, env_device: torch.device | str | None = None,
+                 policy_kwargs: dict | None = None, stats_window_size: int = 100,
                  tensorboard_log: str | None = None, verbose: int = 0, seed: int | None = None,
                  device: torch.device | str = "auto", _init_setup_model: bool = True):
         if not isinstance(paths_per_scene, int) or paths_per_scene < 1:
             raise ValueError(f"paths_per_scene must be a positive integer, got {paths_per_scene!r}")
+        if env_device is not None and not isinstance(env, str):
+            raise ValueError("env_device builds the env from an env id; pass the id, or build the device env with "
+                             "agents.rollout.make_device_vec_env yourself")
         if isinstance(env, str):
             from ram_env import make_sb3_vec_env
 
             if paths_per_scene > 1:
                 env_kwargs = {**(env_kwargs or {}), "scene_repeats": paths_per_scene}
-            env = make_sb3_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+            if env_device is None:
+                env = make_sb3_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+            else:
+                env = make_device_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, device=env_device)
+        elif is_device_vector_env(env):
+            env = DeviceVecEnv(env)
         repeats = _env_attr(env, "scene_repeats", 1) if env is not None else paths_per_scene
         if paths_per_scene > 1 and repeats != paths_per_scene:
             raise ValueError(f"paths_per_scene={paths_per_scene} needs an env built with scene_repeats="
@@ -205,6 +225,7 @@ class RAM(BaseAlgorithm):
         if max_weight_norm is not None and not max_weight_norm > 0:
             raise ValueError(f"max_weight_norm must be > 0 or None, got {max_weight_norm}")
         self.max_weight_norm = max_weight_norm
+        self.env_device = None if self.env is None or not isinstance(self.env, DeviceVecEnv) else str(self.env.device)
         self.n_updates = 0
         self._rollout_start: dict[str, Any] | None = None
         if _init_setup_model:
@@ -243,126 +264,99 @@ class RAM(BaseAlgorithm):
             # Resuming from a checkpoint: replay the interrupted batch from its first glimpse.
             self._last_obs = env.restore_rng_state(self._pending_env_rng)
             self._pending_env_rng = None
-        elif np.any(self._last_obs["step"] != 0):
+        elif bool((self._last_obs["step"] != 0).any()):
             self._last_obs = env.reset()
+        collect = collect_device if isinstance(env, DeviceVecEnv) else collect_sb3
         callback.on_training_start(locals(), globals())
-        policy, n = self.policy, env.num_envs
-        device = self.device
-        target_key = "target_center" if self.hybrid else "ball_position"
-        half_size = np.array(_env_attr(env, "image_shape", (2, 2))[::-1], np.float32) / 2  # (W/2, H/2)
         continue_training = True
         while continue_training and self.num_timesteps < total_timesteps:
-            self._rollout_start = {"torch_rng": torch.get_rng_state(), "env_rng": env.get_attr("rng_state_at_reset")[0],
-                                   "num_timesteps": self.num_timesteps}
+            self._rollout_start = self._resume_point()
             self.policy.set_training_mode(True)
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-            self._update_learning_rate(policy.optimizer)
+            self._update_learning_rate(self.policy.optimizer)
             callback.on_rollout_start()
-
-            # ---- one batch of episodes, the graph kept for backprop through time
-            obs = self._last_obs
-            state = policy.initial_state(n)
-            location_logp, choice_logp, choice_entropy, baselines, distances, step_logits = [], [], [], [], [], []
-            while True:
-                out = policy(torch.as_tensor(obs["glimpse"], device=device),
-                             torch.as_tensor(obs["location"], device=device), state)
-                state = out.state
-                act = policy.act(out)
-                location_dist, next_location = act.location_dist, act.location
-                if act.choice_dist is not None:
-                    choice_logp.append(act.choice_dist.log_prob(act.choice))
-                    choice_entropy.append(act.choice_dist.entropy())
-                action = policy.encode_action(next_location, act.choice)
-                obs, rewards, dones, infos = env.step(action)
-                if not dones.any() and target_key in infos[0]:
-                    # Where the next glimpse went against the target of the episode it is in (pixels).
-                    target = np.array([info[target_key] for info in infos], np.float32)
-                    distances.append(np.linalg.norm((action[:, :2] - target) * half_size, axis=1).mean())
-                self.num_timesteps += n
-                self._update_info_buffer(infos, dones)
-                callback.update_locals(locals())
-                if not callback.on_step():
-                    continue_training = False
-                baselines.append(out.baseline)
-                step_logits.append(out.logits)
-                if dones.any():
-                    break
-                scored = next_location.clamp(-1.0, 1.0) if self.clip_logprob else next_location
-                location_logp.append(location_dist.log_prob(scored).sum(dim=1))
-            if not dones.all():
-                raise RuntimeError("RAM needs episodes that end together (fixed-length ram-env tasks); "
-                                   f"{int(dones.sum())} of {n} envs ended at step {len(baselines)}")
-            self._last_obs = obs
-            self._episode_num += n
+            batch = collect(self, env, callback)  # one batch of episodes, the graph kept for backprop through time
+            continue_training = not batch.stopped
+            self._episode_num += env.num_envs
             callback.on_rollout_end()
             if not continue_training:
                 break
-
-            # ---- the loss
-            returns = torch.as_tensor(rewards, dtype=torch.float32, device=device)
-            if self.hybrid:
-                labels = torch.as_tensor(_labels_from_infos(infos), device=device)
-                if self.location_reward == "log_likelihood":
-                    returns = -F.cross_entropy(out.logits.detach(), labels, reduction="none")
-            b = torch.stack(baselines, dim=1)                      # (n, T)
-            advantage = location_advantage(returns, b, getattr(self, "paths_per_scene", 1))
-            if getattr(self, "location_baseline", "learned") == "classifier":
-                logp = torch.stack(step_logits, dim=1).detach().log_softmax(dim=2)  # (n, T, classes)
-                belief = logp.gather(2, labels[:, None, None].expand(-1, logp.shape[1], 1)).squeeze(2)
-                advantage = returns[:, None].detach() - belief
-            if self.normalize_advantage:
-                advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-            loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
-            loss_reinforce = torch.zeros((), device=device)
-            if location_logp:
-                terms = torch.stack(location_logp, dim=1) * advantage[:, :-1]
-                per_episode = terms.sum(dim=1) if self.reinforce_reduction == "sum" else terms.mean(dim=1)
-                loss_reinforce = -per_episode.mean()
-            if choice_logp:
-                loss_reinforce = loss_reinforce - (torch.stack(choice_logp, dim=1) * advantage).sum(dim=1).mean()
-            loss_entropy = torch.zeros((), device=device)
-            if choice_entropy:
-                loss_entropy = -torch.stack(choice_entropy, dim=1).sum(dim=1).mean()
-            loss_action = torch.zeros((), device=device)
-            if self.hybrid:
-                loss_action = F.cross_entropy(out.logits, labels)
-            loss = loss_action + loss_reinforce + loss_baseline
-            if self.entropy_coef:
-                loss = loss + self.entropy_coef * loss_entropy
-
-            policy.optimizer.zero_grad()
-            loss.backward()
-            if self.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
-            policy.optimizer.step()
-            if getattr(self, "max_weight_norm", None) is not None:
-                policy.constrain_weight_norms(self.max_weight_norm)
-            self.n_updates += 1
-
-            self.logger.record("train/loss", loss.item())
-            self.logger.record("train/loss_action", loss_action.item())
-            self.logger.record("train/loss_reinforce", loss_reinforce.item())
-            self.logger.record("train/loss_baseline", loss_baseline.item())
-            if choice_entropy:
-                self.logger.record("train/choice_entropy", -loss_entropy.item() / len(choice_entropy))
-            self.logger.record("train/baseline_error", (returns[:, None] - b).abs().mean().item())
-            self.logger.record("train/location_std", policy.location_std)
-            self.logger.record("train/location_mean_abs", out.location_mean.abs().mean().item())
-            if distances:
-                self.logger.record("train/target_distance_px", float(np.mean(distances)))
-                if not self.hybrid:
-                    # Catch's tracking figure: the episode's second half (observations T//2 on; distances[i]
-                    # is observation i + 1's), as agents.evaluation.AttentionResult summarises it.
-                    late = distances[max(len(distances) + 1, 2) // 2 - 1:]
-                    self.logger.record("train/target_distance_late_px", float(np.mean(late)))
-            self.logger.record("train/batch_return", returns.mean().item())
-            self.logger.record("train/n_updates", self.n_updates, exclude="tensorboard")
+            self._train_on(batch)
             if log_interval and self.n_updates % log_interval == 0:
                 self._dump_logs()
         if continue_training:
             self._rollout_start = None  # else a save after a mid-batch stop must replay that batch
         callback.on_training_end()
         return self
+
+    def _train_on(self, batch: Batch) -> None:
+        """The loss (the module docstring's), one optimizer step and the ``train/*`` log, for either collector."""
+        policy, device, out = self.policy, self.device, batch.last
+        returns, labels = batch.returns, batch.labels
+        if self.hybrid and self.location_reward == "log_likelihood":
+            returns = -F.cross_entropy(out.logits.detach(), labels, reduction="none")
+        b = torch.stack(batch.baselines, dim=1)                # (n, T)
+        advantage = location_advantage(returns, b, getattr(self, "paths_per_scene", 1))
+        if getattr(self, "location_baseline", "learned") == "classifier":
+            logp = torch.stack(batch.step_logits, dim=1).detach().log_softmax(dim=2)  # (n, T, classes)
+            belief = logp.gather(2, labels[:, None, None].expand(-1, logp.shape[1], 1)).squeeze(2)
+            advantage = returns[:, None].detach() - belief
+        if self.normalize_advantage:
+            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+        loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
+        loss_reinforce = torch.zeros((), device=device)
+        if batch.location_logp:
+            terms = torch.stack(batch.location_logp, dim=1) * advantage[:, :-1]
+            per_episode = terms.sum(dim=1) if self.reinforce_reduction == "sum" else terms.mean(dim=1)
+            loss_reinforce = -per_episode.mean()
+        if batch.choice_logp:
+            loss_reinforce = loss_reinforce - (torch.stack(batch.choice_logp, dim=1) * advantage).sum(dim=1).mean()
+        loss_entropy = torch.zeros((), device=device)
+        if batch.choice_entropy:
+            loss_entropy = -torch.stack(batch.choice_entropy, dim=1).sum(dim=1).mean()
+        loss_action = torch.zeros((), device=device)
+        if self.hybrid:
+            loss_action = F.cross_entropy(out.logits, labels)
+        loss = loss_action + loss_reinforce + loss_baseline
+        if self.entropy_coef:
+            loss = loss + self.entropy_coef * loss_entropy
+
+        policy.optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
+        policy.optimizer.step()
+        if getattr(self, "max_weight_norm", None) is not None:
+            policy.constrain_weight_norms(self.max_weight_norm)
+        self.n_updates += 1
+
+        self.logger.record("train/loss", loss.item())
+        self.logger.record("train/loss_action", loss_action.item())
+        self.logger.record("train/loss_reinforce", loss_reinforce.item())
+        self.logger.record("train/loss_baseline", loss_baseline.item())
+        if batch.choice_entropy:
+            self.logger.record("train/choice_entropy", -loss_entropy.item() / len(batch.choice_entropy))
+        self.logger.record("train/baseline_error", (returns[:, None] - b).abs().mean().item())
+        self.logger.record("train/location_std", policy.location_std)
+        self.logger.record("train/location_mean_abs", out.location_mean.abs().mean().item())
+        distances = batch.distances
+        if distances:
+            self.logger.record("train/target_distance_px", float(np.mean(distances)))
+            if not self.hybrid:
+                # Catch's tracking figure: the episode's second half (observations T//2 on; distances[i]
+                # is observation i + 1's), as agents.evaluation.AttentionResult summarises it.
+                late = distances[max(len(distances) + 1, 2) // 2 - 1:]
+                self.logger.record("train/target_distance_late_px", float(np.mean(late)))
+        self.logger.record("train/batch_return", returns.mean().item())
+        self.logger.record("train/n_updates", self.n_updates, exclude="tensorboard")
+
+    def _resume_point(self) -> dict[str, Any]:
+        """What an exact resume from here needs: the generators' states and the step count."""
+        env_rng = self.env.get_attr("rng_state_at_reset")[0] if self.env is not None else None
+        point = {"torch_rng": torch.get_rng_state(), "env_rng": env_rng, "num_timesteps": self.num_timesteps}
+        if self.device.type == "cuda":
+            point["cuda_rng"] = torch.cuda.get_rng_state(self.device)  # the location samples' generator there
+        return point
 
     def _update_learning_rate(self, optimizers) -> None:
         """SB3's schedule, times each parameter group's ``lr_scale`` (the location network's, see ``location_lr_scale``)."""
@@ -397,12 +391,7 @@ class RAM(BaseAlgorithm):
         evaluating or rendering; training resumed from it starts with a fresh optimizer).
         """
         self._save_optimizer = optimizer
-        if self._rollout_start is not None:
-            self._resume_state = self._rollout_start
-        else:
-            env_rng = self.env.get_attr("rng_state_at_reset")[0] if self.env is not None else None
-            self._resume_state = {"torch_rng": torch.get_rng_state(), "env_rng": env_rng,
-                                  "num_timesteps": self.num_timesteps}
+        self._resume_state = self._rollout_start if self._rollout_start is not None else self._resume_point()
         if isinstance(path, io.BufferedIOBase):
             return super().save(path, exclude, include)
         atomic_write(zip_path(path), lambda f: super(RAM, self).save(f, exclude, include))
@@ -414,7 +403,17 @@ class RAM(BaseAlgorithm):
         return ["policy", "policy.optimizer"], []  # the optimizer's moments too: a resume must be exact
 
     def _excluded_save_params(self) -> list[str]:
-        return super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng", "_save_optimizer"]
+        excluded = super()._excluded_save_params() + ["_rollout_start", "_pending_env_rng", "_save_optimizer"]
+        if isinstance(self.env, DeviceVecEnv):
+            excluded.append("_last_obs")  # device tensors; a resume replays the batch from the generator anyway
+        return excluded
+
+    @staticmethod
+    def _wrap_env(env, verbose: int = 0, monitor_wrapper: bool = True):
+        """SB3's, after holding a device vector env in a :class:`~agents.rollout.DeviceVecEnv` (as ``load`` needs)."""
+        if is_device_vector_env(env):
+            env = DeviceVecEnv(env)
+        return BaseAlgorithm._wrap_env(env, verbose, monitor_wrapper)
 
     def set_parameters(self, load_path_or_dict, exact_match: bool = True, device="auto") -> None:
         """As SB3's; checkpoints without the optimizer's state (older ones) load with a fresh optimizer."""
@@ -437,6 +436,8 @@ class RAM(BaseAlgorithm):
             model.num_timesteps = resume["num_timesteps"]
         if env is not None and resume is not None:
             torch.set_rng_state(resume["torch_rng"])
+            if "cuda_rng" in resume and model.device.type == "cuda":
+                torch.cuda.set_rng_state(resume["cuda_rng"], model.device)
             model._pending_env_rng = resume["env_rng"]
         elif env is None:
             # Loading to evaluate or render must leave the caller's generator as it was.
@@ -456,10 +457,11 @@ def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per
 
 
 def check_ram_env(env) -> None:
-    """Raise ``ValueError`` unless ``env`` is what RAM trains on: a batched ram-env SB3 ``VecEnv``.
+    """Raise ``ValueError`` unless ``env`` is what RAM trains on: a batched ram-env SB3 ``VecEnv`` or a device env.
 
     RAM runs whole batches in lock-step and checkpoints the batch generator's state, which only
-    :class:`ram_env.sb3.RAMVecEnv` (under any ``VecEnvWrapper``, e.g. ``VecMonitor``) provides.
+    :class:`ram_env.sb3.RAMVecEnv` (under any ``VecEnvWrapper``, e.g. ``VecMonitor``) and
+    :class:`agents.rollout.DeviceVecEnv` (a vector env built with ``device=``) provide.
     """
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
@@ -469,20 +471,13 @@ def check_ram_env(env) -> None:
     while isinstance(inner, VecEnvWrapper):
         inner = inner.venv
         chain.append(type(inner).__name__)
-    if not isinstance(inner, RAMVecEnv):
+    if not isinstance(inner, (RAMVecEnv, DeviceVecEnv)):
         if isinstance(inner, VecEnv) and hasattr(inner, "envs") and inner.envs:
             chain.append(type(inner.envs[0]).__name__)
-        raise ValueError("RAM trains on a batched ram-env VecEnv: pass an env id or "
-                         "ram_env.make_sb3_vec_env(env_id, n_envs=...), not " + " of ".join(chain))
+        raise ValueError("RAM trains on a batched ram-env VecEnv: pass an env id, "
+                         "ram_env.make_sb3_vec_env(env_id, n_envs=...) or gym.make_vec(env_id, num_envs=..., "
+                         "vectorization_mode='vector_entry_point', device=...), not " + " of ".join(chain))
     check_ram_spaces(env.observation_space, env.action_space)
-
-
-def _labels_from_infos(infos: list[dict[str, Any]]) -> np.ndarray:
-    try:
-        return np.array([info["label"] for info in infos], dtype=np.int64)
-    except KeyError:
-        raise RuntimeError("hybrid training needs the label in info at the end of each episode; this env gives "
-                           "none (is it a classification task?). Pass hybrid=False.") from None
 
 
 def _env_attr(env: VecEnv, name: str, default: Any) -> Any:
