@@ -376,7 +376,7 @@ def test_load_without_an_env_leaves_the_torch_generator_alone(tmp_path):
     lambda: __import__("gymnasium").make("RAM-MNIST-v0", **KW),
 ])
 def test_ram_says_which_env_it_needs(make):
-    with pytest.raises(ValueError, match=r"batched ram-env VecEnv: pass an env id or ram_env.make_sb3_vec_env.*"
+    with pytest.raises(ValueError, match=r"batched ram-env VecEnv: pass an env id, ram_env.make_sb3_vec_env.*"
                                          r"not (DummyVecEnv of Monitor|PassiveEnvChecker|OrderEnforcing)"):
         RAM("RAMPolicy", make())
 
