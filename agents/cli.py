@@ -126,7 +126,7 @@ def tuned_settings(args: argparse.Namespace) -> dict:
 RUN_FILES = ("model.zip", "progress.csv", "summary.json")
 # Flags that set up a new run; a resume keeps the run's own (None = not given).
 _SETUP_FLAGS = ("env", "algo", "seed", "n_envs", "split", "env_kwargs", "learning_rate", "optimizer", "location_std",
-                "core", "policy_kwargs", "algo_kwargs")
+                "core", "policy_kwargs", "algo_kwargs", "env_device")
 
 
 def lock_run_folder(out: Path):
@@ -304,9 +304,17 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
         if remaining > 0:
             from ram_env import make_sb3_vec_env
 
-            venv = make_sb3_vec_env(meta["env_id"], n_envs=model.n_envs, seed=meta["seed"],
-                                    env_kwargs=meta["env_kwargs"])
-            model, _ = load_checkpoint(str(ckpt), env=venv)
+            env_device = meta.get("env_device")
+            if env_device is None:
+                venv = make_sb3_vec_env(meta["env_id"], n_envs=model.n_envs, seed=meta["seed"],
+                                        env_kwargs=meta["env_kwargs"])
+            else:
+                from agents.rollout import make_device_vec_env
+
+                torch_device(env_device)  # a CUDA run resumed where there is no GPU: a one-line error
+                venv = make_device_vec_env(meta["env_id"], n_envs=model.n_envs, seed=meta["seed"],
+                                           env_kwargs=meta["env_kwargs"], device=env_device)
+            model, _ = load_checkpoint(str(ckpt), env=venv, device=env_device or "cpu")
             print(f"resuming {ckpt} at {model.num_timesteps} of {total} timesteps", flush=True)
         reset = False
     else:
@@ -324,14 +332,15 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                           core=args.core, policy_kwargs=policy_kwargs)
         algo_kwargs = {**(tuned.get("algo_kwargs") or {}),
                        **(_json_object(args.algo_kwargs, "--algo-kwargs", '{"max_weight_norm": 1.0}') or {})}
+        env_device = _env_device(args)
         try:
             model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
-                                            ram_kwargs, None, algo_kwargs=algo_kwargs or None)
+                                            ram_kwargs, None, algo_kwargs=algo_kwargs or None, env_device=env_device)
         except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
             raise CLIError(str(exc)) from None
         # The command travels in the checkpoint, so even a run stopped before its summary says what it was.
         meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total,
-                               command=getattr(args, "command_line", None))
+                               command=getattr(args, "command_line", None), env_device=env_device)
         if tuned:
             meta["tuned"] = tuned["source"]
         remaining, reset = total, True
@@ -384,6 +393,27 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
           f"(95% CI {100 * result.ci_low:.2f}-{100 * result.ci_high:.2f}%, {result.episodes} episodes) "
           f"after {model.num_timesteps} timesteps in {train_seconds:.0f}s; written to {out}/")
     return 0
+
+
+def _env_device(args: argparse.Namespace) -> str | None:
+    """Where RAM's env runs: None for SB3's numpy ``VecEnv``, else the torch device of the device path
+    (``--env-device``; by default the ``--device`` when it is not the CPU, so ``--device cuda`` keeps the whole
+    loop on the GPU)."""
+    import torch
+
+    choice = getattr(args, "env_device", None)
+    if args.algo != "ram":
+        if choice not in (None, "numpy"):
+            raise CLIError(f"--env-device is for --algo ram; {args.algo} trains through SB3's numpy VecEnv")
+        return None
+    if choice is None:
+        return None if torch.device(args.device).type == "cpu" else str(args.device)
+    return None if choice == "numpy" else choice
+
+
+def env_device_arg(value: str) -> str:
+    """``--env-device`` as an argparse type: ``numpy`` or a torch device this machine has."""
+    return value if value == "numpy" else torch_device(value)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -542,6 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its model.zip")
     t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--device", type=torch_device, default="cpu", help="torch device of the agent (e.g. cuda)")
+    t.add_argument("--env-device", type=env_device_arg, default=None,
+                   help="RAM only: where the env runs: numpy (SB3's VecEnv) or a torch device (cpu, cuda: the "
+                        "env's tensors feed the network, no numpy per glimpse step); default: --device when it "
+                        "is not cpu, else numpy")
     t.add_argument("--threads", type=positive_int, default=2, help="torch threads")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (terminal) or lines (pipe)")
     t.add_argument("-v", "--verbose", action="store_true", help="print the training log")

@@ -26,10 +26,13 @@ def checkpoint_meta(algo: str, env_id: str, env_kwargs: dict, seed: int, total_t
 
 
 def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwargs: dict, device: str,
-                ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None):
+                ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None,
+                env_device: str | None = None):
     """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
     trial's settings) go to the algorithm's constructor (an SB3 algorithm's ``policy_kwargs`` on top of the
-    :class:`~agents.extractors.GlimpseExtractor` one); for RAM, ``ram_kwargs``' non-None values win over them."""
+    :class:`~agents.extractors.GlimpseExtractor` one); for RAM, ``ram_kwargs``' non-None values win over them.
+    ``env_device`` (RAM only): None trains through SB3's numpy ``VecEnv``, a torch device on an env there
+    (:func:`agents.rollout.make_device_vec_env`)."""
     algo_kwargs = dict(algo_kwargs or {})
     from ram_env import make_sb3_vec_env
 
@@ -41,7 +44,13 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
         if n_envs is not None:
             user["n_envs"] = n_envs
         kwargs = ram_hyperparameters(family, user, user.pop("policy_kwargs", None))
-        venv = make_sb3_vec_env(env_id, n_envs=kwargs["n_envs"], seed=seed, env_kwargs=env_kwargs)
+        if env_device is None:
+            venv = make_sb3_vec_env(env_id, n_envs=kwargs["n_envs"], seed=seed, env_kwargs=env_kwargs)
+        else:
+            from agents.rollout import make_device_vec_env
+
+            venv = make_device_vec_env(env_id, n_envs=kwargs["n_envs"], seed=seed, env_kwargs=env_kwargs,
+                                       device=env_device)
         return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
 
     if ram_kwargs.get("policy_kwargs"):
@@ -95,7 +104,7 @@ def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | Non
     return None if entry is None else index.parents[1] / entry["path"]
 
 
-def load_checkpoint(path: str, env=None):
+def load_checkpoint(path: str, env=None, device: str = "cpu"):
     """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
@@ -114,7 +123,7 @@ def load_checkpoint(path: str, env=None):
     if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
         raise SetupError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
     try:
-        model = algo_class(meta["algo"]).load(p, env=env, device="cpu")
+        model = algo_class(meta["algo"]).load(p, env=env, device=device)
     except (ValueError, KeyError, RuntimeError) as exc:
         raise SetupError(f"cannot load {p} as a {meta['algo']} model: {exc}") from None
     return model, meta

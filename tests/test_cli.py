@@ -313,3 +313,47 @@ def test_evaluation_episodes_beyond_the_split_are_an_error(tmp_path, capsys):
     assert "--split: Invalid split 'bogus'" in err and err.count("\n") == 2  # the two errors, a line each
     assert main(["train", "--env", "RAM-MNIST-v0", "--split", "test", "--out", str(tmp_path / "t")]) == 2
     assert "would train on the test split" in capsys.readouterr().err
+
+
+def test_env_device_trains_on_the_device_path_and_resumes_there(tmp_path, capsys, monkeypatch):
+    import zipfile
+
+    import agents.rollout as rollout
+
+    used = []
+    real = rollout.collect_device
+    monkeypatch.setattr(rollout, "collect_device", lambda *a: used.append(1) or real(*a))
+    import agents.ram as ram
+
+    monkeypatch.setattr(ram, "collect_device", rollout.collect_device)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--env-device", "cpu", *TINY]) == 0
+    meta = json.loads(zipfile.ZipFile(out / "model.zip").read("data"))["ram_meta"]
+    assert meta["env_device"] == "cpu" and used
+    used.clear()
+    total = str(2 * json.loads((out / "summary.json").read_text())["total_timesteps"])
+    assert main(["train", "--out", str(out), "--resume", "--total-timesteps", total]) == 0
+    assert used and json.loads((out / "summary.json").read_text())["timesteps"] >= int(total)
+    assert main(["train", "--out", str(out), "--resume", "--env-device", "cpu"]) == 2
+    assert "drop --env-device" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "ppo"), "--algo", "ppo", "--env-device", "cpu", *TINY]) == 2
+    assert "--env-device is for --algo ram" in capsys.readouterr().err
+
+
+def test_train_on_a_numpy_env_by_default_on_the_cpu(tmp_path):
+    import zipfile
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    assert json.loads(zipfile.ZipFile(out / "model.zip").read("data"))["ram_meta"]["env_device"] is None
+
+
+def test_device_cuda_puts_rams_env_on_the_gpu_unless_told_otherwise():
+    import argparse
+
+    from agents.cli import _env_device
+
+    assert _env_device(argparse.Namespace(algo="ram", device="cuda", env_device=None)) == "cuda"
+    assert _env_device(argparse.Namespace(algo="ram", device="cuda:1", env_device="numpy")) is None
+    assert _env_device(argparse.Namespace(algo="ram", device="cpu", env_device=None)) is None
+    assert _env_device(argparse.Namespace(algo="ppo", device="cuda", env_device=None)) is None
