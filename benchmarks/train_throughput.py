@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.train_throughput            # writes benchmarks/results/train_throughput.md
     python -m benchmarks.train_throughput --quick    # prints only
     python -m benchmarks.train_throughput --paths    # SB3 VecEnv vs device env: train_throughput_paths.md
+    python -m benchmarks.train_throughput --compile  # torch.compile on the policy step (CPU): train_throughput_compile.md
 
 Whole training (batched rollout with the graph kept, backprop through time, Adam step) on the
 batched env, warm-up excluded, with 1 and 2 torch threads. ``--paths``: images (episodes) trained per second
@@ -64,10 +65,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--paths", action="store_true", help="SB3 VecEnv vs device env at batch 128")
+    parser.add_argument("--compile", action="store_true", help="torch.compile on the policy step vs eager (CPU)")
     args = parser.parse_args()
     seconds = 1.0 if args.quick else 10.0
     if args.paths:
         return compare_paths(seconds, args.quick)
+    if args.compile:
+        return compile_check(args.quick)
     rows = []
     for env_id in TASKS:
         for n_envs in (20, 256):
@@ -115,6 +119,40 @@ def compare_paths(seconds: float, quick: bool) -> None:
     lines += [f"| {r['task']} | {names[r['path']]} | {r['images_per_s']:,.0f} | {r['steps_per_s']:,.0f} | "
               f"{r['images_per_s'] / base[r['task']]:.2f}x |" for r in rows]
     (RESULTS / "train_throughput_paths.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def compile_check(quick: bool) -> None:
+    """Eager against ``torch.compile(policy.forward)`` on the CPU device path (cluttered 60x60 8g, batch 128),
+    alternated twice: the first compiled run's warm-up holds the compilation."""
+    torch.set_num_threads(1)
+    kwargs = ram_hyperparameters("classification", dict(n_envs=128))
+    batches = 2 if quick else 20
+    rows = []
+    for compiled in (False, True, False, True):
+        env = make_device_vec_env("RAM-ClutteredMNIST-v0", n_envs=128, seed=0, env_kwargs=dict(n_glimpses=8))
+        model = RAM("RAMPolicy", env, seed=0, device="cpu", **kwargs)
+        if compiled:
+            model.policy.forward = torch.compile(model.policy.forward, dynamic=False)
+        start = time.perf_counter()
+        model.learn(128 * 8 * 2, log_interval=0)
+        warm = time.perf_counter() - start
+        start = time.perf_counter()
+        model.learn(128 * 8 * batches, log_interval=0, reset_num_timesteps=False)
+        rate = 128 * batches / (time.perf_counter() - start)
+        rows.append(dict(compiled=compiled, warm_up_s=warm, images_per_s=rate))
+        print(f"{'compiled' if compiled else 'eager':8s}: warm-up {warm:5.1f} s, {rate:7,.0f} images/s", flush=True)
+    if quick:
+        return
+    meta = dict(provenance(__file__), machine=machine(load=True) + " at the end", torch=torch.__version__)
+    (RESULTS / "train_throughput_compile.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
+    lines = ["# torch.compile on RAM's policy step (CPU, device path, cluttered 60x60 8g, batch 128, 1 thread)", "",
+             f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ", f"Date: {meta['date']}", "",
+             "Eager and compiled runs alternated; a run's warm-up is its first two batches (the first compiled "
+             "run's holds the compilation).", "", "| policy step | warm-up (s) | images/s |", "|---|---:|---:|"]
+    lines += [f"| {'torch.compile' if r['compiled'] else 'eager'} | {r['warm_up_s']:.1f} | {r['images_per_s']:,.0f} |"
+              for r in rows]
+    (RESULTS / "train_throughput_compile.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
