@@ -25,7 +25,7 @@ import numpy as np
 
 from agents.config import ALGOS, DEFAULT_TIMESTEPS, RAM_DEFAULTS, SB3_N_ENVS, default_n_envs, task_family
 from agents.evaluation import evaluation_env_kwargs, evaluation_episodes, run_evaluation
-from agents.models import SetupError, build_model, checkpoint_meta, load_checkpoint
+from agents.models import SetupError, build_model, checkpoint_meta, load_checkpoint, read_checkpoint, saved_timesteps
 
 class CLIError(SetupError):
     """An error a user can fix: printed as one line, exit status 2."""
@@ -284,7 +284,7 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
 
     if args.resume:
         given = [flag for flag in _SETUP_FLAGS if getattr(args, flag) is not None]
-        model, meta = load_checkpoint(str(ckpt))
+        _, meta, saved = read_checkpoint(str(ckpt))
         for flag in ("env", "algo"):
             value = getattr(args, flag)
             if value is not None and value != meta[f"{flag}_id" if flag == "env" else flag]:
@@ -295,24 +295,26 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                            + ", ".join("--" + flag.replace("_", "-") for flag in given))
         if args.total_timesteps is not None:
             meta["total_timesteps"] = args.total_timesteps
-        total, done = meta["total_timesteps"], model.num_timesteps
+        total, done = meta["total_timesteps"], saved_timesteps(saved)
         remaining = total - done
         if remaining <= 0 and (out / "summary.json").exists():
             print(f"nothing to do: {out} holds {done} timesteps of the {total} asked for, and its summary.json "
                   "(a larger --total-timesteps trains on)")
             return 0
-        if remaining > 0:
+        if remaining <= 0:  # trained to the end, stopped before its summary: score it
+            model, _ = load_checkpoint(str(ckpt))
+        else:
             from ram_env import make_sb3_vec_env
 
             env_device = meta.get("env_device")
             if env_device is None:
-                venv = make_sb3_vec_env(meta["env_id"], n_envs=model.n_envs, seed=meta["seed"],
+                venv = make_sb3_vec_env(meta["env_id"], n_envs=saved["n_envs"], seed=meta["seed"],
                                         env_kwargs=meta["env_kwargs"])
             else:
                 from agents.rollout import make_device_vec_env
 
                 torch_device(env_device)  # a CUDA run resumed where there is no GPU: a one-line error
-                venv = make_device_vec_env(meta["env_id"], n_envs=model.n_envs, seed=meta["seed"],
+                venv = make_device_vec_env(meta["env_id"], n_envs=saved["n_envs"], seed=meta["seed"],
                                            env_kwargs=meta["env_kwargs"], device=env_device)
             model, _ = load_checkpoint(str(ckpt), env=venv, device=env_device or "cpu")
             print(f"resuming {ckpt} at {model.num_timesteps} of {total} timesteps", flush=True)

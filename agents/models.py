@@ -104,8 +104,9 @@ def published_checkpoint(name: str, index: Path = PUBLISHED_INDEX) -> Path | Non
     return None if entry is None else index.parents[1] / entry["path"]
 
 
-def load_checkpoint(path: str, env=None, device: str = "cpu"):
-    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
+def read_checkpoint(path: str) -> tuple[Path, dict, dict]:
+    """``(file, meta, data)`` of a checkpoint written by ``ram train``, without building the model: the zip's path
+    (``path`` may be a run folder or a published cell's name), its ``ram_meta`` and SB3's saved attributes."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
     p = Path(path)
@@ -122,6 +123,18 @@ def load_checkpoint(path: str, env=None, device: str = "cpu"):
     meta = (data or {}).get("ram_meta")
     if not isinstance(meta, dict) or meta.get("algo") not in ALGOS:
         raise SetupError(f"{p} is not a checkpoint written by `ram train` (no ram_meta)")
+    return p, meta, data
+
+
+def saved_timesteps(data: dict) -> int:
+    """The timesteps a checkpoint resumes at: RAM's saved mid-batch state replays that batch (see ``RAM.save``)."""
+    resume = data.get("_resume_state")
+    return int(resume["num_timesteps"] if isinstance(resume, dict) else data["num_timesteps"])
+
+
+def load_checkpoint(path: str, env=None, device: str = "cpu"):
+    """Load a checkpoint written by ``ram train``: ``(model, meta)``. ``path`` may be a published cell's name."""
+    p, meta, _ = read_checkpoint(path)
     try:
         model = algo_class(meta["algo"]).load(p, env=env, device=device)
     except (ValueError, KeyError, RuntimeError) as exc:
