@@ -18,6 +18,7 @@ Usage::
     python -m benchmarks.catch_screens --timesteps 2000000 \\
         --settings screen_size=12,glimpse_size=3 screen_size=12,glimpse_size=3,scale_gain=1.0
     python -m benchmarks.catch_screens --quick      # CI smoke test, temp folder
+    python -m benchmarks.catch_screens --plot benchmarks/results/runs/catch-screens/half-size   # the curves
 """
 
 from __future__ import annotations
@@ -99,6 +100,38 @@ def render(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot_curves(runs: Path, out: Path) -> None:
+    """Training catch rate and second-half tracking distance against steps, one line per run folder under ``runs``
+    (each holding a ``progress.csv`` or ``progress.csv.gz``, labelled by its folder's name)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from benchmarks.plot_run import LATE_DISTANCE, read_progress
+
+    folders = sorted(d for d in runs.iterdir() if any((d / n).exists() for n in ("progress.csv", "progress.csv.gz")))
+    if not folders:
+        raise SystemExit(f"{runs}: no run folders with a progress.csv(.gz)")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    for d in folders:
+        path = d / "progress.csv" if (d / "progress.csv").exists() else d / "progress.csv.gz"
+        rows = [r for r in read_progress(path) if r.get("rollout/success_rate")]
+        steps = [float(r["time/total_timesteps"]) / 1e6 for r in rows]
+        line, = ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8, label=d.name)
+        late = [(t, float(r[LATE_DISTANCE])) for t, r in zip(steps, rows) if r.get(LATE_DISTANCE)]
+        if late and "locations=" not in d.name:  # placed glimpses: the log holds the agent's overruled choice
+            ax2.plot(*zip(*late), lw=0.8, color=line.get_color())
+    ax1.set(xlabel="timesteps (millions)", ylabel="training games caught (%), last 100", title="catch rate")
+    ax2.set(xlabel="timesteps (millions)", ylabel="sampled glimpse to ball, 2nd half (px)",
+            title="tracking, the agent's own glimpses (lower is closer)")
+    fig.legend(*ax1.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.savefig(out, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="RAM-Catch-v0")
@@ -111,7 +144,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for each run's progress.csv (one subfolder per setting and seed)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="a tiny run into a temp folder (CI smoke test)")
+    parser.add_argument("--plot", type=Path, default=None, metavar="RUNS",
+                        help="only draw the curves of every run folder under RUNS into <out>/catch_screens.png")
     args = parser.parse_args(argv)
+    if args.plot is not None:
+        out = out_folder(args.out, False, __file__)
+        plot_curves(args.plot, out / "catch_screens.png")
+        return
     import torch
 
     torch.set_num_threads(args.threads)

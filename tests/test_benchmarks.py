@@ -67,6 +67,27 @@ def test_catch_screens_quick_records_catch_rate_and_tracking(tmp_path):
     assert md.count("| RAM-Catch-v0 | screen_size=8,glimpse_size=2,n_envs=16 |") == 2
 
 
+def test_catch_screens_plot_draws_one_line_per_run_and_no_tracking_for_placed_glimpses(tmp_path, monkeypatch):
+    cs = load_script("catch_screens")
+    progress = ("time/total_timesteps,rollout/success_rate,train/target_distance_late_px\n"
+                "1000,0.1,3.5\n2000,0.4,3.0\n")
+    for name in ("defaults", "locations=oracle"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "progress.csv").write_text(progress)
+    import matplotlib.pyplot as plt
+
+    made, original = [], plt.subplots
+    monkeypatch.setattr(plt, "subplots", lambda *a, **k: made.append(original(*a, **k)) or made[-1])
+    cs.main(["--plot", str(tmp_path / "runs"), "--out", str(tmp_path)])
+    assert (tmp_path / "catch_screens.png").stat().st_size > 10_000
+    ax1, ax2 = made[0][1]
+    assert [line.get_label() for line in ax1.get_lines()] == ["defaults", "locations=oracle"]
+    (tracked,) = ax2.get_lines()  # the oracle's log holds the choices its placed glimpses overruled
+    assert list(tracked.get_ydata()) == [3.5, 3.0]
+    with pytest.raises(SystemExit, match="no run folders"):
+        cs.main(["--plot", str(tmp_path / "runs" / "defaults"), "--out", str(tmp_path)])
+
+
 @requires_mnist
 def test_paper_tables_quick(tmp_path):
     run_script("paper_tables", tmp_path)
