@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.config import EVAL_SEED, ram_hyperparameters
+from agents.config import ATTENTION_RECIPE, EVAL_SEED, ram_hyperparameters
 from benchmarks.glimpse_placement import fixed_glimpses
 from benchmarks.paper_cells import TASKS, TEST_PATHS, budget_text, parse_row, ram_settings
 
@@ -134,6 +134,11 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
         ("training split", meta["env_kwargs"].get("split", "train"), "train")] if got != want]
     if spec["kind"] == "ram" and model.policy.core_kind != (spec["core"] or "rnn"):
         problems.append(f"core is {model.policy.core_kind!r}, the cell needs {spec['core'] or 'rnn'!r}")
+    if spec.get("recipe"):  # an -attend row: the run must have trained with agents.config.ATTENTION_RECIPE
+        trained = {k: getattr(model, k, None) for k in ATTENTION_RECIPE if k != "policy_kwargs"}
+        trained["policy_kwargs"] = {k: getattr(model.policy, k) for k in ATTENTION_RECIPE["policy_kwargs"]}
+        problems += [f"{key} is {trained.get(key)!r}, the recipe's is {want!r}"
+                     for key, want in ATTENTION_RECIPE.items() if trained.get(key) != want]
     if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
         raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
     policy = model.policy
@@ -141,6 +146,9 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     hyper = dict(learning_rate=lr, lr_decay="linear" if model.lr_schedule(0.5) < lr else "constant",
                  optimizer=meta.get("optimizer", model.optimizer_name), location_std=policy.location_std,
                  n_envs=model.n_envs, core=policy.core_kind, policy_kwargs=dict(init_scale=policy.init_scale))
+    if spec.get("recipe"):
+        hyper.update({k: v for k, v in ATTENTION_RECIPE.items() if k != "policy_kwargs"})
+        hyper["policy_kwargs"].update(ATTENTION_RECIPE["policy_kwargs"])
     t0 = time.perf_counter()
     scores = score_ram(model, env_id, dict(n_glimpses=n_glimpses))
     return dict(dataset=dataset, task=task, row=row, seed=meta["seed"],

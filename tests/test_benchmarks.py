@@ -179,6 +179,26 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-6g"])
     with pytest.raises(SystemExit, match="env is 'RAM-MNIST-v0'"):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "translated60", "--rows", "RAM-3g"])
+    # An -attend row needs a run trained with the attention recipe; this one had the defaults.
+    with pytest.raises(SystemExit, match="reinforce_reduction is 'sum', the recipe's is 'mean'.*detach_location"):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"])
+
+
+@requires_mnist
+def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path):
+    from agents.cli import main as ram
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "600",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1",
+                "--policy-kwargs", '{"detach_location": false}', "--algo-kwargs",
+                '{"reinforce_reduction": "mean", "max_grad_norm": 5.0, "max_weight_norm": 1.0}']) == 0
+    out = tmp_path / "results"
+    pt = load_script("paper_tables")
+    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"]) == 0
+    (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
+    assert record["row"] == "RAM-3g-attend" and record["hyper"]["reinforce_reduction"] == "mean"
+    assert record["hyper"]["policy_kwargs"] == {"init_scale": 0.1, "detach_location": False}
 
 
 @requires_mnist
