@@ -80,6 +80,10 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
                                    spec["locations"]))
 
 
+def _same(a: Any, b: Any) -> bool:
+    return abs(a - b) <= 1e-12 * abs(b) if isinstance(b, float) and isinstance(a, (int, float)) else a == b
+
+
 def record_hyper(hyper: dict[str, Any], env_kwargs: dict[str, Any], locations: str) -> dict[str, Any]:
     """A RAM record's ``hyper``: its training settings, how its glimpses were placed and how it was scored.
     ``random_locations`` repeats ``locations`` for the records written before ``locations`` existed."""
@@ -149,9 +153,16 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     if spec.get("recipe"):
         hyper.update({k: v for k, v in ATTENTION_RECIPE.items() if k != "policy_kwargs"})
         hyper["policy_kwargs"].update(ATTENTION_RECIPE["policy_kwargs"])
+    # The row's settings, recorded only when the run trained with them (else the tables mark the row untuned).
+    wanted = ram_settings(task, spec)
+    actual = dict(learning_rate=lr, location_std=policy.location_std, core=policy.core_kind)
+    had = {k: actual[k] if k in actual else getattr(model, k, None) for k in wanted if k != "policy_kwargs"}
+    if "policy_kwargs" in wanted:
+        had["policy_kwargs"] = {k: getattr(policy, k) for k in wanted["policy_kwargs"]}
+    settings = wanted if all(_same(had[k], v) for k, v in wanted.items()) else {}
     t0 = time.perf_counter()
     scores = score_ram(model, env_id, dict(n_glimpses=n_glimpses))
-    return dict(dataset=dataset, task=task, row=row, seed=meta["seed"],
+    return dict(dataset=dataset, task=task, row=row, seed=meta["seed"], **({"settings": settings} if settings else {}),
                 budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
                 **scores, train_seconds=summary["train_seconds"], eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(summary["timesteps"]), model=str(folder / "model.zip"),

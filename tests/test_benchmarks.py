@@ -199,6 +199,9 @@ def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path
     (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
     assert record["row"] == "RAM-3g-attend" and record["hyper"]["reinforce_reduction"] == "mean"
     assert record["hyper"]["policy_kwargs"] == {"init_scale": 0.1, "detach_location": False}
+    from agents.config import ATTENTION_RECIPE
+
+    assert record["settings"] == ATTENTION_RECIPE  # the row's settings, checked against the run: not "untuned"
 
 
 @requires_mnist
