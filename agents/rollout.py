@@ -23,6 +23,7 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv
 
 from ram_env.envs.base import GlimpseVectorEnv, TaskAttributes, check_seed
+from ram_env.sb3 import SharedCoreAttrs
 
 
 class Batch(NamedTuple):
@@ -174,7 +175,7 @@ def _env_attr(env: VecEnv, name: str, default: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- the device env under SB3's interface
-class DeviceVecEnv(TaskAttributes, VecEnv):
+class DeviceVecEnv(SharedCoreAttrs, TaskAttributes, VecEnv):
     """A ram-env Gymnasium vector env on a torch device, held under SB3's ``VecEnv`` interface for RAM.
 
     SB3's :class:`~stable_baselines3.common.base_class.BaseAlgorithm` seeds, resets and reads attributes through a
@@ -231,23 +232,6 @@ class DeviceVecEnv(TaskAttributes, VecEnv):
 
     def close(self) -> None:
         self.vector_env.close()
-
-    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        try:
-            value = getattr(self, attr_name)
-        except AttributeError:
-            value = getattr(self.vector_env, attr_name)
-        return [value for _ in self._get_indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        setattr(self.vector_env, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
-        method = getattr(self.vector_env, method_name)
-        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False for _ in self._get_indices(indices)]
 
 
 def is_device_vector_env(env: Any) -> bool:

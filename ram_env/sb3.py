@@ -21,7 +21,32 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from ram_env.envs.base import GlimpseVectorEnv, TaskAttributes, check_seed
 
 
-class RAMVecEnv(TaskAttributes, VecEnv):
+class SharedCoreAttrs:
+    """SB3 ``VecEnv`` attribute plumbing for an adapter over one batched ram-env vector env (``self.vector_env``).
+
+    Attributes live on the single shared core, so every index reads the same value. The adapter's own
+    attributes come first (its spaces are the per-env ones SB3 expects), then the vector env's.
+    """
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        try:
+            value = getattr(self, attr_name)
+        except AttributeError:
+            value = getattr(self.vector_env, attr_name)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        setattr(self.vector_env, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        method = getattr(self.vector_env, method_name)
+        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices=None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+
+class RAMVecEnv(SharedCoreAttrs, TaskAttributes, VecEnv):
     """An SB3 ``VecEnv`` running ``vector_env``'s episodes in array code.
 
     Args:
@@ -95,25 +120,6 @@ class RAMVecEnv(TaskAttributes, VecEnv):
         self.core.reset()
         self.reset_infos = _per_env(self.core.target_info(), self.num_envs)
         return self.core.observe()
-
-    # Attributes live on the single shared core, so every index reads the same value. The adapter's own
-    # attributes come first (its spaces are the per-env ones SB3 expects), then the vector env's.
-    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        try:
-            value = getattr(self, attr_name)
-        except AttributeError:
-            value = getattr(self.vector_env, attr_name)
-        return [value for _ in self._get_indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        setattr(self.vector_env, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
-        method = getattr(self.vector_env, method_name)
-        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices=None) -> list[bool]:
-        return [False for _ in self._get_indices(indices)]
 
 
 def _per_env(batched: dict[str, np.ndarray], n: int) -> list[dict[str, Any]]:
