@@ -279,6 +279,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         lock.close()
 
 
+def _warn_schedule_change(model, done: int, planned: int, total: int) -> None:
+    """A schedule over progress (the paper's linear decay) stretches with a new total: say what the rate does."""
+    before = model.lr_schedule(max(0.0, 1.0 - done / planned))
+    after = model.lr_schedule(max(0.0, 1.0 - done / total))
+    if abs(after - before) > 0.01 * max(abs(before), abs(after), 1e-12):
+        print(f"note: the learning-rate schedule now spans {total} timesteps instead of {planned}: at step {done} "
+              f"the rate goes from {before:.3g} to {after:.3g}", flush=True)
+
+
 def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
     from stable_baselines3.common.logger import configure
 
@@ -293,6 +302,7 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
         if given:
             raise CLIError("--resume continues the run with its own settings: drop "
                            + ", ".join("--" + flag.replace("_", "-") for flag in given))
+        planned = meta["total_timesteps"]
         if args.total_timesteps is not None:
             meta["total_timesteps"] = args.total_timesteps
         total, done = meta["total_timesteps"], saved_timesteps(saved)
@@ -318,6 +328,8 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                                            env_kwargs=meta["env_kwargs"], device=env_device)
             model, _ = load_checkpoint(str(ckpt), env=venv, device=env_device or "cpu")
             print(f"resuming {ckpt} at {model.num_timesteps} of {total} timesteps", flush=True)
+            if total != planned:
+                _warn_schedule_change(model, done, planned, total)
         reset = False
     else:
         family = task_family(args.env)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from agents.cli import main
+from agents.config import RAM_DEFAULTS
 from tests.conftest import requires_mnist
 
 
@@ -238,6 +240,21 @@ def test_the_command_travels_in_the_checkpoint_and_a_resumed_summary_keeps_it(tm
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == first
     assert summary["finished_by"] == f"ram train --out {out} --resume --total-timesteps {total}"
+
+
+def test_resuming_to_a_new_total_says_what_the_linear_decay_does(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    total = json.loads((out / "summary.json").read_text())["total_timesteps"]
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--total-timesteps", str(2 * total)]) == 0
+    note = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: the learning-rate")]
+    assert len(note) == 1 and f"spans {2 * total} timesteps instead of {total}" in note[0]
+    # the paper's decay had reached 0 at the old end (a batch of whole episodes overshoots it); over the new total
+    # it is back at the initial rate times the share of the new total still to go
+    done, before, after = re.search(r"at step (\d+) the rate goes from (\S+) to (\S+)$", note[0]).groups()
+    initial = RAM_DEFAULTS["catch"]["learning_rate"]  # TINY trains the default env, Catch
+    assert float(before) == 0 and float(after) == pytest.approx(initial * (1 - int(done) / (2 * total)), rel=1e-2)
 
 
 def test_resume_errors(tmp_path, capsys):
