@@ -38,7 +38,7 @@ Usage::
     python -m benchmarks.rl_comparison --budget 10000000 --params-dir runs/tune --seeds 0 1 2 --device cuda
     python -m benchmarks.rl_comparison --envs RAM-Catch-v0 --algos ram ppo-full --budget 3000000
     python -m benchmarks.rl_comparison --render-only  # rewrite the .md and PNGs from the .json
-    python -m benchmarks.rl_comparison --quick      # CI smoke test (< 2 min), temp folder
+    python -m benchmarks.rl_comparison --quick      # CI smoke test (< 1 min), temp folder
 """
 
 from __future__ import annotations
@@ -254,6 +254,10 @@ def run(env_id: str, algo: str, seed: int, timesteps: int, eval_episodes: int | 
     window = max(timesteps // length // 40, 50 if not quick else 10)
     points, clock = [], dict(before=0.0, start=time.perf_counter())
     folder = None if work is None else work / cell_name(env_id, algo, seed, timesteps, tuning)
+    if folder is not None:
+        from agents.checkpoints import remove_stale_temp_files
+
+        remove_stale_temp_files(folder)  # saves a crash cut short
     if folder is not None and (folder / "model.zip").exists():
         venv = model.get_env()
         _, _, data = read_checkpoint(str(folder / "model.zip"))
@@ -444,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = plan(args.envs, args.algos, seeds)
         # Every study read before the first cell trains: a bad file fails now, not hours in.
         tuned = {(e, a): read_tuned(args.params_dir, a, e) for e, a, _ in cells}
-    except (ComparisonError, KeyError) as exc:
+    except (ValueError, KeyError) as exc:  # ComparisonError, an unknown env id
         parser.exit(2, f"rl_comparison: error: {exc.args[0] if exc.args else exc}\n")
     torch.set_num_threads(args.threads)
     out = out_folder(args.out, args.quick, __file__)

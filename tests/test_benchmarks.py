@@ -147,6 +147,17 @@ def test_rl_comparison_budgets_and_plan():
     assert mod.plan(["RAM-MNIST-v0"], ["ppo-full"], [0]) == [("RAM-MNIST-v0", "ppo-full", 0)]  # asked for
 
 
+@pytest.mark.parametrize("argv,message", [(["--envs", "RAM-Nope-v0"], "unknown env 'RAM-Nope-v0'"),
+                                          (["--algos", "sarsa"], "unknown algo 'sarsa'"),
+                                          (["--budget", "ppo=-5"], "steps must be positive")])
+def test_rl_comparison_bad_settings_are_one_line(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        load_script("rl_comparison").main([*argv, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "rl_comparison.json").exists()
+
+
 def test_rl_comparison_resumes_an_interrupted_cell_and_skips_finished_ones(tmp_path, monkeypatch, capsys):
     mod = load_script("rl_comparison")
     work = tmp_path / "work"
