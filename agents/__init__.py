@@ -1,7 +1,7 @@
 """Agents for ram-env: the Recurrent Attention Model (policy, algorithm, SB3 extractor) and baselines."""
 
-from agents.baselines import ConvClassifier, FCClassifier, SmallCNN, evaluate_classifier, train_classifier
-from agents.extractors import GlimpseExtractor
+from agents.baselines import ConvClassifier, FCClassifier, evaluate_classifier, train_classifier
+from agents.extractors import GlimpseExtractor, SmallCNN
 from agents.policy import RAMPolicy
 from agents.ram import RAM, LinearDecay
 

@@ -1,4 +1,4 @@
-"""The paper's full-view baselines (Mnih et al., 2014, Tables 1 and 2) and a small CNN for SB3 full-frame agents.
+"""The paper's full-view baselines (Mnih et al., 2014, Tables 1 and 2), trained by supervised learning.
 
 - :class:`FCClassifier`: "FC, 2 layers": two ReLU hidden layers of 64 or 256 units on the flattened image.
 - :class:`ConvClassifier`: "Convolutional, 2 layers": one conv layer of 8 filters 10x10, stride 5 (ReLU),
@@ -7,8 +7,8 @@
 - :func:`train_classifier` trains either by supervised learning on scenes drawn fresh for every batch by
   the same :class:`ram_env.scenes.SceneGenerator` the environments use (same translation and clutter
   distribution as the env); :func:`evaluate_classifier` walks a test split once and returns the error in %.
-- :class:`SmallCNN`: an SB3 features extractor for ``obs_mode="full"`` observations that works down to
-  24x24 (SB3's ``NatureCNN`` needs at least 36x36), so PPO can play every ram-env task on the full frame.
+- :class:`~agents.extractors.SmallCNN` (the full-frame SB3 extractor) lives in :mod:`agents.extractors`; it is
+  imported here too, so checkpoints saved when it lived here still load.
 
 Example::
 
@@ -25,12 +25,11 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from gymnasium import spaces
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
 
 from agents.config import EVAL_SEED
+from agents.extractors import SmallCNN  # noqa: F401  (its old home: older checkpoints name it here)
 from ram_env.datasets import canonical_name, load_dataset
 from ram_env.scenes import SceneGenerator
 
@@ -248,51 +247,3 @@ def evaluate_classifier(model: nn.Module, dataset: Dataset = "mnist", split: str
         pred = model(torch.from_numpy(images).to(device)).argmax(dim=1).cpu().numpy()
         wrong += int((pred != labels).sum())
     return 100.0 * wrong / n
-
-
-# ---------------------------------------------------------------------- SB3 extractor
-class SmallCNN(BaseFeaturesExtractor):
-    """A CNN features extractor for ram-env's full-frame observations (``obs_mode="full"``), any size >= 8x8.
-
-    Three conv layers (32 5x5 stride 2, 64 3x3 stride 2, 64 3x3 stride 2, all padded, ReLU), flatten,
-    Linear to ``features_dim`` with ReLU, then the one-hot step index appended (as
-    :class:`~agents.extractors.GlimpseExtractor` does, so a memoryless policy knows when its answer
-    counts). Maps: 24 -> 12 -> 6 -> 3, 28 -> 14 -> 7 -> 4, 60 -> 30 -> 15 -> 8, 100 -> 50 -> 25 -> 13.
-    SB3's ``NatureCNN`` (8x8 stride 4, 4x4 stride 2, 3x3 stride 1) needs at least 36x36.
-
-    The image arrives already divided by 255 (SB3's ``preprocess_obs`` normalises uint8 image spaces).
-
-    Args:
-        observation_space: ``Dict(image=Box(0, 255, (1, H, W), uint8), step=Discrete(T))``.
-        features_dim: size of the image features (the output is ``features_dim + T``).
-    """
-
-    def __init__(self, observation_space: spaces.Dict, features_dim: int = 256):
-        if not isinstance(observation_space, spaces.Dict) or "image" not in observation_space.spaces:
-            raise ValueError("SmallCNN needs ram-env full-frame observations (obs_mode='full'), "
-                             f"got {observation_space}")
-        image_space = observation_space["image"]
-        if len(image_space.shape) != 3 or min(image_space.shape[1:]) < 8:
-            raise ValueError(f"SmallCNN needs (C, H, W) images of at least 8x8, got {image_space.shape}")
-        step_space = observation_space.spaces.get("step")
-        self.n_steps = int(step_space.n) if isinstance(step_space, spaces.Discrete) else 0
-        super().__init__(observation_space, features_dim=features_dim + self.n_steps)
-        c = image_space.shape[0]
-        self.cnn = nn.Sequential(
-            nn.Conv2d(c, 32, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            n_flat = self.cnn(torch.zeros((1,) + tuple(image_space.shape))).shape[1]
-        self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
-
-    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
-        features = self.linear(self.cnn(observations["image"].float()))
-        if self.n_steps:
-            # SB3 one-hot encodes the Discrete step: (N, T) when acting, (N, 1, T) from its rollout/replay
-            # buffers (which store a Discrete observation with shape (1,)); flatten both to (N, T).
-            step = observations["step"].float().reshape(features.shape[0], -1)
-            return torch.cat([features, step], dim=1)
-        return features

@@ -3,6 +3,7 @@
     ram train                                   # RAM on RAM-Catch-v0 (no data needed)
     ram train --env RAM-MNIST-v0 --total-timesteps 3000000 --out runs/mnist
     ram train --env RAM-ClutteredMNIST-v0 --algo ppo
+    ram train --env RAM-Catch-v0 --algo ppo --env-kwargs '{"obs_mode": "full"}'   # PPO with a CNN on the screen
     ram evaluate runs/mnist/model.zip --episodes 10000
     ram render runs/mnist/model.zip --out glimpses.gif
     ram evaluate mnist-28x28-RAM-6g                 # a published checkpoint, by its cell name
@@ -465,7 +466,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         write_gif(frames, args.out, fps=args.fps)
     except OSError as exc:
         raise CLIError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    print(f"wrote {len(frames)} frames of {args.episodes} episodes to {args.out}")
+    note = " (a full-frame agent: the screen only, it takes no glimpses)" if kwargs.get("obs_mode") == "full" else ""
+    print(f"wrote {len(frames)} frames of {args.episodes} episodes to {args.out}{note}")
     return 0
 
 

@@ -45,8 +45,8 @@ ATTENTION_RECIPE: dict[str, Any] = dict(reinforce_reduction="mean", max_grad_nor
                                         policy_kwargs={"detach_location": False})
 
 #: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
-#: ``train[55000:]`` by ``benchmarks/hyper_search.py`` (results/hyper_search.md); the paper also picked its
-#: learning rate and location std per task by search. The paper tables use them for both datasets and for the
+#: ``train[55000:]`` by the search recorded in results/hyper_search.md (its script is superseded by ``ram tune``);
+#: the paper also picked its learning rate and location std per task by search. The paper tables use them for both datasets and for the
 #: random-glimpse rows. Translated 60x60 and cluttered 100x100 take cluttered 60x60's pick after it beat the
 #: defaults on their own validation split too (the README, "The paper's tables, side by side").
 TUNED: dict[str, dict[str, Any]] = {

@@ -29,8 +29,10 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
                 ram_kwargs: dict, tensorboard_log: str | None, algo_kwargs: dict | None = None,
                 env_device: str | None = None):
     """The model and the env kwargs it trains with (discrete actions for DQN). ``algo_kwargs`` (e.g. a tuned
-    trial's settings) go to the algorithm's constructor (an SB3 algorithm's ``policy_kwargs`` on top of the
-    :class:`~agents.extractors.GlimpseExtractor` one); for RAM, ``ram_kwargs``' non-None values win over them.
+    trial's settings) go to the algorithm's constructor; for RAM, ``ram_kwargs``' non-None values win over them.
+    An SB3 algorithm's features extractor follows the env's observations (:func:`agents.extractors.extractor_for`:
+    the glimpse network on glimpses, :class:`~agents.extractors.SmallCNN` with ``obs_mode="full"``) unless its
+    ``policy_kwargs`` name one.
     ``env_device`` (RAM only): None trains through SB3's numpy ``VecEnv``, a torch device on an env there
     (:func:`agents.rollout.make_device_vec_env`)."""
     algo_kwargs = dict(algo_kwargs or {})
@@ -54,21 +56,26 @@ def build_model(algo: str, env_id: str, seed: int, n_envs: int | None, env_kwarg
         return RAM("RAMPolicy", venv, seed=seed, device=device, tensorboard_log=tensorboard_log, **kwargs), env_kwargs
 
     if ram_kwargs.get("policy_kwargs"):
-        raise SetupError(f"--policy-kwargs is for --algo ram; {algo} uses the GlimpseExtractor policy")
+        raise SetupError(f"--policy-kwargs is for --algo ram; {algo} takes its policy settings in --algo-kwargs")
     from stable_baselines3 import A2C, DQN, PPO
 
-    from agents.extractors import GlimpseExtractor
+    from agents.extractors import extractor_for
 
     algo_kwargs = {**SB3_DEFAULTS.get(algo, {}), **algo_kwargs}
-    # The glimpse network unless the caller brings its own extractor (a full-view CNN, say).
-    policy_kwargs = {"features_extractor_class": GlimpseExtractor, **algo_kwargs.pop("policy_kwargs", {})}
-    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
     n_envs = n_envs or SB3_N_ENVS[algo]
     if algo == "dqn":
         env_kwargs = {**env_kwargs, "action_mode": "discrete"}
-        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
-        return DQN("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
     venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    policy_kwargs = dict(algo_kwargs.pop("policy_kwargs", {}))
+    if "features_extractor_class" not in policy_kwargs:  # the caller's own extractor wins
+        try:
+            policy_kwargs["features_extractor_class"] = extractor_for(venv.observation_space)
+        except ValueError as exc:
+            venv.close()
+            raise SetupError(str(exc)) from None
+    common = dict(seed=seed, device=device, tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs)
+    if algo == "dqn":
+        return DQN("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
     if algo == "ppo":
         return PPO("MultiInputPolicy", venv, **algo_kwargs, **common), env_kwargs
     if algo == "a2c":

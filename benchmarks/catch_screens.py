@@ -30,7 +30,7 @@ from typing import Any
 
 from agents.config import VALIDATION_SEED
 from benchmarks.glimpse_placement import fixed_glimpses
-from benchmarks.hyper_search import POLICY_KEYS, parse_setting
+from benchmarks.settings import POLICY_KEYS, parse_setting
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 ENV_KEYS = ("screen_size", "paddle_width", "ball_speed", "glimpse_size", "n_scales", "initial_location")

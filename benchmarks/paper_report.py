@@ -197,7 +197,7 @@ def task_table(by_cell: dict[tuple, list[dict]], dataset: str, task: str) -> lis
     if TUNED.get(task):
         lines.append("")  # a blank line ends the table (GFM would read the text as a row)
         lines.append(f"RAM rows: `ram train` defaults with {format_settings(TUNED[task])} (picked on the "
-                     "validation split by `benchmarks/hyper_search.py`).")
+                     "validation split: [`hyper_search.md`](hyper_search.md)).")
     lines.append("")
     return lines
 

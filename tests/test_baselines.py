@@ -1,4 +1,4 @@
-"""Full-view baselines (FC, conv), their supervised training on env scenes, and SmallCNN under PPO."""
+"""Full-view baselines (FC, conv) and their supervised training on env scenes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from agents.baselines import (ConvClassifier, FCClassifier, SmallCNN, conv_output_size, count_parameters,
+from agents.baselines import (ConvClassifier, FCClassifier, conv_output_size, count_parameters,
                               evaluate_classifier, resolve_task, train_classifier)
 from tests.conftest import requires_mnist
 
@@ -80,31 +80,3 @@ def test_conv_on_real_mnist_beats_chance_quickly():
     torch.manual_seed(0)
     model = train_classifier(ConvClassifier(28), "RAM-MNIST-v0", steps=150, batch_size=64, lr=2e-3)
     assert evaluate_classifier(model, "mnist", split="test[:2000]", image_size=28) < 25.0
-
-
-@pytest.mark.parametrize("size", [24, 28, 60, 100])
-def test_small_cnn_features(size):
-    space = spaces.Dict({"image": spaces.Box(0, 255, (1, size, size), np.uint8), "step": spaces.Discrete(6)})
-    extractor = SmallCNN(space, features_dim=32)
-    assert extractor.features_dim == 32 + 6
-    obs = {"image": torch.rand(5, 1, size, size), "step": torch.nn.functional.one_hot(torch.arange(5), 6).float()}
-    assert extractor(obs).shape == (5, 38)
-    obs["step"] = obs["step"][:, None]  # SB3's buffers give (N, 1, T)
-    assert extractor(obs).shape == (5, 38)
-    with pytest.raises(ValueError, match="full"):
-        SmallCNN(spaces.Dict({"glimpse": spaces.Box(0, 1, (1, 8, 8))}))
-
-
-def test_small_cnn_trains_ppo_on_full_frame_catch():
-    from stable_baselines3 import PPO
-
-    from ram_env import make_sb3_vec_env
-
-    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0, env_kwargs=dict(obs_mode="full"))
-    assert venv.observation_space["image"].shape == (1, 24, 24)
-    model = PPO("MultiInputPolicy", venv, n_steps=64, batch_size=64, n_epochs=1, seed=0, device="cpu",
-                policy_kwargs=dict(features_extractor_class=SmallCNN, features_extractor_kwargs=dict(features_dim=64)))
-    model.learn(512)
-    assert model.num_timesteps >= 512
-    action, _ = model.predict(venv.reset(), deterministic=True)
-    assert action.shape == (4, 3)

@@ -114,12 +114,15 @@ def test_rl_comparison_quick(tmp_path):
     run_script("rl_comparison", tmp_path)
     records = json.loads((tmp_path / "rl_comparison.json").read_text())["records"]
     mod = load_script("rl_comparison")
-    assert {(r["env_id"], r["algo"]) for r in records} == {(e, a) for e in mod.ENVS for a in mod.ALGOS}
+    expected = {(e, a) for e in mod.ENVS for a in mod.ALGOS if a != "ppo-full" or e in mod.FULL_FRAME_ENVS}
+    assert {(r["env_id"], r["algo"]) for r in records} == expected
     for r in records:
-        assert 0.0 <= r["rate"] <= 1.0 and r["timesteps_done"] >= 600
+        assert 0.0 <= r["rate"] <= 1.0 and r["timesteps_done"] >= 600 and r["tuning"] == "defaults"
+        assert r["learns_from"] == mod.learns_from(r["algo"], r["env_id"])
     md = (tmp_path / "rl_comparison.md").read_text()
     for algo in mod.ALGOS:
         assert f"| {algo} | " in md
+    assert "glimpses; reward + label (hybrid loss)" in md and "full frame; reward" in md
     for env_id in mod.ENVS:
         assert (tmp_path / f"rl_comparison_{env_id}.png").exists()
     # Re-rendered from the JSON alone, an agent with no record shows as "not run".
@@ -128,6 +131,99 @@ def test_rl_comparison_quick(tmp_path):
     (tmp_path / "rl_comparison.json").write_text(json.dumps(data))
     assert mod.main(["--render-only", "--out", str(tmp_path)]) == 0
     assert "| dqn | not run |" in (tmp_path / "rl_comparison.md").read_text()
+
+
+def test_rl_comparison_budgets_and_plan():
+    mod = load_script("rl_comparison")
+    budgets = mod.parse_budgets(["10000000", "ram=3e6"], quick=False)
+    assert budgets["ram"] == 3_000_000 and budgets["ppo"] == budgets["ppo-full"] == 10_000_000
+    assert mod.parse_budgets(None, quick=False)["dqn"] == mod.DEFAULT_BUDGET
+    for bad, message in ((["sarsa=10"], "unknown algo 'sarsa'"), (["ppo=0"], "positive"), (["lots"], "ALGO=STEPS")):
+        with pytest.raises(mod.ComparisonError, match=message):
+            mod.parse_budgets(bad, quick=False)
+    cells = mod.plan(["RAM-MNIST-v0", "RAM-Catch-v0"], None, [0, 1])
+    assert ("RAM-Catch-v0", "ppo-full", 1) in cells and ("RAM-MNIST-v0", "ppo-full", 0) not in cells
+    assert len(cells) == 2 * (5 + 6)
+    assert mod.plan(["RAM-MNIST-v0"], ["ppo-full"], [0]) == [("RAM-MNIST-v0", "ppo-full", 0)]  # asked for
+
+
+@pytest.mark.parametrize("argv,message", [(["--envs", "RAM-Nope-v0"], "unknown env 'RAM-Nope-v0'"),
+                                          (["--algos", "sarsa"], "unknown algo 'sarsa'"),
+                                          (["--budget", "ppo=-5"], "steps must be positive")])
+def test_rl_comparison_bad_settings_are_one_line(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        load_script("rl_comparison").main([*argv, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "rl_comparison.json").exists()
+
+
+def test_rl_comparison_resumes_an_interrupted_cell_and_skips_finished_ones(tmp_path, monkeypatch, capsys):
+    mod = load_script("rl_comparison")
+    work = tmp_path / "work"
+    real_step = mod.SuccessCurve._on_step
+
+    def crash(self):  # the machine goes down mid-cell
+        if self.model.num_timesteps >= 500:
+            raise RuntimeError("power cut")
+        return real_step(self)
+
+    monkeypatch.setattr(mod.SuccessCurve, "_on_step", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        mod.run("RAM-Catch-v0", "a2c", 0, 800, 20, True, work=work, checkpoint_every=160)
+    folder = work / mod.cell_name("RAM-Catch-v0", "a2c", 0, 800, "defaults")
+    saved = json.loads((folder / "curve.json").read_text())
+    assert saved["num_timesteps"] == 480 and saved["points"]  # the last checkpoint before the crash
+    monkeypatch.setattr(mod.SuccessCurve, "_on_step", real_step)
+    record = mod.run("RAM-Catch-v0", "a2c", 0, 800, 20, True, work=work, checkpoint_every=160)
+    assert "resuming" in capsys.readouterr().out
+    assert record["timesteps_done"] == 800  # 480 + the 320 left, not 800 more
+    assert [tuple(p) for p in record["curve"][:len(saved["points"])]] == [tuple(p) for p in saved["points"]]
+
+    out = tmp_path / "out"
+    argv = ["--quick", "--envs", "RAM-Catch-v0", "--algos", "a2c", "--budget", "800", "--out", str(out),
+            "--work", str(work), "--eval-episodes", "20"]
+    assert mod.main(argv) == 0  # the cell's checkpoint is at its budget: scored, not trained again
+    monkeypatch.setattr(mod, "run", lambda *a, **k: pytest.fail("a finished cell ran again"))
+    capsys.readouterr()
+    assert mod.main(argv) == 0
+    assert "done already" in capsys.readouterr().out
+    assert len(json.loads((out / "rl_comparison.json").read_text())["records"]) == 1
+
+
+def test_rl_comparison_takes_a_studys_best_settings(tmp_path, capsys):
+    from agents.tune import run_study
+
+    mod = load_script("rl_comparison")
+    studies = tmp_path / "tune"
+    run_study("a2c", "RAM-Catch-v0", 1, 160, studies / "a2c-RAM-Catch-v0", evals=1, eval_episodes=10)
+    best = json.loads((studies / "a2c-RAM-Catch-v0" / "best.json").read_text())
+    out = tmp_path / "out"
+    assert mod.main(["--quick", "--envs", "RAM-Catch-v0", "--algos", "a2c", "ppo", "--params-dir", str(studies),
+                     "--out", str(out), "--budget", "320", "--eval-episodes", "10"]) == 0
+    records = {r["algo"]: r for r in json.loads((out / "rl_comparison.json").read_text())["records"]}
+    assert records["a2c"]["tuning"] == "ram tune a2c-RAM-Catch-v0 trial 0, 160 steps/trial"
+    assert records["a2c"]["tuned"]["params"] == best["params"]
+    assert {k: records["a2c"]["hyper"][k] for k in best["params"]} == best["params"]
+    assert records["ppo"]["tuning"] == "defaults"  # no study for it: the defaults, and the table says so
+    md = (out / "rl_comparison.md").read_text()
+    assert "| ram tune a2c-RAM-Catch-v0 trial 0, 160 steps/trial |" in md and "| defaults |" in md
+
+    # A study of another agent in an agent's folder is refused before anything trains.
+    (studies / "ppo-RAM-Catch-v0").mkdir()
+    (studies / "ppo-RAM-Catch-v0" / "best.json").write_text(json.dumps(best))
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--quick", "--envs", "RAM-Catch-v0", "--algos", "ppo", "--params-dir", str(studies),
+                  "--out", str(tmp_path / "bad")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "is a study of a2c on RAM-Catch-v0, not of ppo" in err and err.count("\n") == 1
+    assert not (tmp_path / "bad" / "rl_comparison.json").exists()
+    (studies / "ppo-full-RAM-Catch-v0").mkdir()
+    (studies / "ppo-full-RAM-Catch-v0" / "best.json").write_text(json.dumps(dict(best, algo="ppo")))
+    with pytest.raises(SystemExit):
+        mod.main(["--quick", "--envs", "RAM-Catch-v0", "--algos", "ppo-full", "--params-dir", str(studies),
+                  "--out", str(tmp_path / "bad")])
+    assert "tuned with env kwargs {}; the ppo-full row trains with {'obs_mode': 'full'}" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU error")
@@ -461,22 +557,8 @@ def test_paper_tables_says_when_pooled_seeds_trained_with_different_settings(tmp
 
 
 @requires_mnist
-def test_hyper_search_quick(tmp_path):
-    run_script("hyper_search", tmp_path)
-    records = json.loads((tmp_path / "hyper_search.json").read_text())["records"]
-    assert [r["setting_text"] for r in records] == ["default", "location_std=0.2,init_scale=0.1,initial_location=center"]
-    tuned = records[1]
-    assert tuned["hyper"]["location_std"] == 0.2 and tuned["hyper"]["policy_kwargs"] == {"init_scale": 0.1}
-    assert tuned["env_kwargs"] == {"n_glimpses": 2, "initial_location": "center"}  # an env kwarg goes to the env
-    assert records[0]["env_kwargs"] == {"n_glimpses": 2}
-    assert records[0]["hyper"]["location_std"] == 0.1  # the ram train default, untouched
-    for r in records:
-        assert 0.0 <= r["validation_error"] <= 100.0 and r["command"].startswith("python -m benchmarks.hyper_search --quick")
-    assert "| default |" in (tmp_path / "hyper_search.md").read_text()
-
-
-def test_hyper_search_parses_settings():
-    mod = load_script("hyper_search")
+def test_settings_parse_from_the_command_line():
+    mod = load_script("settings")
     assert mod.parse_setting("default") == {}
     assert mod.parse_setting("location_std=0.05,n_envs=32,core=lstm") == dict(location_std=0.05, n_envs=32, core="lstm")
     with pytest.raises(SystemExit, match="bad setting"):

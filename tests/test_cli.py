@@ -59,8 +59,12 @@ def test_train_evaluate_render_on_catch(tmp_path, capsys):
     (["train", "--policy-kwargs", "init_scale=0.1"], "--policy-kwargs is not valid JSON"),
     (["train", "--policy-kwargs", '{"init_scal": 0.1}'], "init_scal"),
     (["train", "--algo", "ppo", "--policy-kwargs", '{"init_scale": 0.1}'], "for --algo ram"),
+    (["train", "--algo", "ram", "--env-kwargs", '{"obs_mode": "full"}'], "RAM needs ram-env glimpse observations"),
+    (["train", "--algo", "ppo", "--env-kwargs", '{"obs_mode": "pixels"}'], "obs_mode must be one of"),
 ])
-def test_user_errors_are_one_line(argv, message, capsys):
+def test_user_errors_are_one_line(argv, message, capsys, tmp_path):
+    if argv[0] == "train":
+        argv = [*argv, "--out", str(tmp_path / "run")]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
@@ -354,3 +358,27 @@ def test_device_cuda_puts_rams_env_on_the_gpu_unless_told_otherwise():
     assert _env_device(argparse.Namespace(algo="ram", device="cuda:1", env_device="numpy")) is None
     assert _env_device(argparse.Namespace(algo="ram", device="cpu", env_device=None)) is None
     assert _env_device(argparse.Namespace(algo="ppo", device="cuda", env_device=None)) is None
+
+
+@pytest.mark.parametrize("algo,extra", [("ppo", '{"n_steps": 16, "batch_size": 64, "n_epochs": 1}'),
+                                        ("dqn", '{"learning_starts": 50}')])
+def test_full_frame_agent_trains_evaluates_and_renders(algo, extra, tmp_path, capsys):
+    from agents.extractors import SmallCNN
+    from agents.models import load_checkpoint
+
+    out = tmp_path / "run"
+    assert main(["train", "--algo", algo, "--env-kwargs", '{"obs_mode": "full"}', "--algo-kwargs", extra,
+                 "--total-timesteps", "300", "--n-envs", "4", "--out", str(out), "--eval-episodes", "8",
+                 "--no-progress", "--threads", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["env_kwargs"]["obs_mode"] == "full" and summary["timesteps"] >= 300
+    assert summary["evaluation"]["episodes"] == 8 and summary["evaluation"]["attention"] is None  # no glimpses
+    model, _ = load_checkpoint(str(out))
+    policy = model.policy.q_net if algo == "dqn" else model.policy
+    assert isinstance(policy.features_extractor, SmallCNN)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--episodes", "6"]) == 0
+    assert "over 6 episodes" in capsys.readouterr().out
+    gif = tmp_path / "f.gif"
+    assert main(["render", str(out), "--out", str(gif), "--episodes", "1"]) == 0
+    assert "full-frame agent" in capsys.readouterr().out and gif.stat().st_size > 500

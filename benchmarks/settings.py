@@ -1,0 +1,27 @@
+"""A benchmark's RAM settings written on its command line (``location_std=0.05,n_envs=256``), and where each
+goes: a ``RAM`` argument, or one of the policy's keywords (:data:`POLICY_KEYS`)."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "hidden_size", "location_squash", "location_input_norm")
+
+
+def parse_setting(text: str) -> dict[str, Any]:
+    """``"location_std=0.05,n_envs=256"`` -> ``{"location_std": 0.05, "n_envs": 256}``; ``"default"`` -> {}.
+
+    Values are Python literals where they parse as one, else strings (``core=lstm``)."""
+    if text == "default":
+        return {}
+    out: dict[str, Any] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"bad setting {part!r}: use key=value[,key=value...] or 'default'")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()
+    return out
