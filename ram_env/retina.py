@@ -306,7 +306,7 @@ def glimpse_from_integral(
     single = _check_table_locs(table.ndim, tuple(table.shape), tuple(locations.shape))
     if table.dtype.kind not in "iuf" or locations.dtype.kind not in "iuf":
         raise ValueError(f"table and locations must be numeric, got {table.dtype} and {locations.dtype}")
-    _check_uint8_flag(table.dtype.kind in "iu", str(table.dtype), image_is_uint8, table.dtype.itemsize)
+    _check_uint8_flag(table.dtype.kind in "iu", table.dtype, image_is_uint8, table.dtype.itemsize)
     if single:
         table, locations = table[None], locations[None]
     loc = locations.astype(np.float64, copy=False)
@@ -331,14 +331,15 @@ def _check_table_locs(t_ndim: int, t_shape: tuple, l_shape: tuple) -> bool:
     return False
 
 
-def _check_uint8_flag(table_is_int: bool, dtype_name: str, image_is_uint8: bool, itemsize: int) -> None:
+def _check_uint8_flag(table_is_int: bool, dtype: Any, image_is_uint8: bool, itemsize: int) -> None:
+    # ``dtype`` is turned into its name only for an error: str(dtype) costs as much as a small glimpse.
     # An int table read as float data (or vice versa) would silently be off by a factor 255.
     if table_is_int and itemsize < 4:
         # (block sums are exact modulo 2**bits even if the table wrapped, but 8/16 bits are too few)
-        raise ValueError(f"integer tables must be 32 or 64 bit (see integral_image), got {dtype_name}")
+        raise ValueError(f"integer tables must be 32 or 64 bit (see integral_image), got {dtype}")
     if table_is_int != bool(image_is_uint8):
         raise ValueError(
-            f"table dtype {dtype_name} does not match image_is_uint8={image_is_uint8}: uint8 images give "
+            f"table dtype {dtype} does not match image_is_uint8={image_is_uint8}: uint8 images give "
             "integer tables, float images give floating-point tables"
         )
 
@@ -394,7 +395,7 @@ def _glimpse_torch(table: Any, locations: Any, g: int, k: int, uint8: bool) -> A
     bad = (torch.bool, torch.complex64, torch.complex128)
     if table.dtype in bad or locations.dtype in bad:
         raise ValueError(f"table and locations must be real numeric, got {table.dtype} and {locations.dtype}")
-    _check_uint8_flag(not table.dtype.is_floating_point, str(table.dtype), uint8, table.element_size())
+    _check_uint8_flag(not table.dtype.is_floating_point, table.dtype, uint8, table.element_size())
     if single:
         table, locations = table[None], locations[None]
     n = table.shape[0]
@@ -517,6 +518,14 @@ class Retina:
         return glimpse_from_integral(
             table, locations, self.glimpse_size, self.n_scales, image_is_uint8=_table_is_int(table)
         )
+
+    def read(self, table: np.ndarray, locations: np.ndarray) -> np.ndarray:
+        """:meth:`__call__` for a caller that vouches for its inputs: a numpy ``(N, H+1, W+1)`` table from
+        :meth:`table` and finite ``(N, 2)`` locations (an env's own state). The same kernel, without the
+        argument checks that cost a single env's step as much as the glimpse itself."""
+        uint8 = table.dtype.kind in "iu"
+        return _glimpse_numpy(table, locations.astype(np.float64, copy=False), self.glimpse_size, self.n_scales,
+                              uint8)
 
     def __repr__(self) -> str:
         """``Retina(glimpse_size=g, n_scales=k)``."""
