@@ -197,19 +197,21 @@ def integral_image(images: Array) -> Array:
     if _is_tensor(images):
         return _integral_torch(images)
     images = np.asarray(images)
-    uint8 = _check_images(images.shape, str(images.dtype), _np_kind(images.dtype))
+    uint8 = _check_images(images.shape, images.dtype, _np_kind(images.dtype))
     dt = np.int32 if uint8 else np.float64
     table = np.zeros(images.shape[:-2] + (images.shape[-2] + 1, images.shape[-1] + 1), dt)
     inner = table[..., 1:, 1:]
     # Rows first: the running sum along the contiguous axis is the slow, sequential one; doing it
     # on the input (1-byte uint8 reads) and then adding whole rows is ~1.5x faster than the reverse.
     np.cumsum(images, axis=-1, dtype=dt, out=inner)  # bool/uint8 are cast up before summing
-    if inner.ndim == 3:
+    if inner.ndim == 3 and inner.shape[0] > 1:
         # numpy accumulates along a middle axis with short strided inner loops (measured 3-4x slower than
         # along the last axis); adding whole (N, W) row slabs one row at a time gives the same sums.
         for y in range(1, inner.shape[1]):
             np.add(inner[:, y], inner[:, y - 1], out=inner[:, y])
     else:
+        # One image (a single env redrawing its screen every step): one call beats a call per row.
+        # The same sequential sums as the loop above.
         np.cumsum(inner, axis=-2, out=inner)
     return table
 
@@ -223,14 +225,14 @@ def _np_kind(dtype: np.dtype) -> str:
     return "bad"
 
 
-def _check_images(shape: tuple, dtype_name: str, kind: str) -> bool:
-    """Shared validation of an image batch; returns True for uint8 images."""
+def _check_images(shape: tuple, dtype: Any, kind: str) -> bool:
+    """Shared validation of an image batch; returns True for uint8 images (``dtype`` named only in an error)."""
     if len(shape) not in (2, 3):
         raise ValueError(f"images must have shape (N, H, W) or (H, W), got shape {tuple(shape)}")
     if shape[-1] < 1 or shape[-2] < 1:
         raise ValueError(f"images must have H, W >= 1, got shape {tuple(shape)}")
     if kind == "bad":
-        raise ValueError(f"images must be uint8, bool or floating point, got dtype {dtype_name}")
+        raise ValueError(f"images must be uint8, bool or floating point, got dtype {dtype}")
     if kind == "uint8" and shape[-1] * shape[-2] > UINT8_MAX_PIXELS:
         raise ValueError(
             f"uint8 image of {shape[-2]}x{shape[-1]} pixels is too large: its int32 summed-area table "
@@ -252,7 +254,7 @@ def _torch_kind(dtype: Any) -> str:
 def _integral_torch(images: Any) -> Any:
     import torch
 
-    uint8 = _check_images(tuple(images.shape), str(images.dtype), _torch_kind(images.dtype))
+    uint8 = _check_images(tuple(images.shape), images.dtype, _torch_kind(images.dtype))
     numpy_dtypes = (torch.uint8, torch.bool, torch.float16, torch.float32, torch.float64)
     if images.device.type == "cpu" and images.dtype in numpy_dtypes and not images.requires_grad:
         # On CPU numpy's cumsum is 2-5x faster than torch's, and numpy allocates big arrays on
