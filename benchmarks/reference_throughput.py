@@ -44,7 +44,7 @@ TASKS = {"mnist28": ("28x28, 6 glimpses", "RAM-MNIST-v0", dict(n_glimpses=6)),
                           dict(n_glimpses=8))}
 #: The ratio targets (task label -> ours / reference at batch 128), from issue 20.
 TARGETS = {"28x28, 6 glimpses": 3.0, "cluttered 60x60, 8 glimpses, 3 scales": 4.0}
-SIDES = ("reference", "ours", "ours, device path")
+SIDES = ("reference", "ours", "ours, device path", "ours, network only")
 
 
 # ---------------------------------------------------------------------- the reference
@@ -195,6 +195,39 @@ def ours(env_id: str, env_kwargs: dict, batch: int, env_device: str | None) -> t
     return run, length
 
 
+def network_only(env_id: str, env_kwargs: dict, batch: int) -> Callable[[int], None]:
+    """The floor under ours: the same model's policy steps, loss and Adam step (``RAM._train_on``) on glimpses
+    already in memory, with no env, no scenes and no rollout bookkeeping: what no env work can take away."""
+    from agents.models import build_model
+    from agents.rollout import Batch, _step_policy
+
+    ram_kwargs = dict(learning_rate=None, optimizer=None, location_std=None, core=None, policy_kwargs=None)
+    model, _ = build_model("ram", env_id, 0, batch, {**env_kwargs, "split": "train"}, "cpu", ram_kwargs, None)
+    length = model.env.get_attr("episode_length")[0]
+    model.learn(batch * length, log_interval=0)  # SB3's setup (logger, buffers) as a run has it
+    generator = torch.Generator().manual_seed(0)
+    glimpses = torch.rand((length, batch) + model.observation_space["glimpse"].shape, generator=generator)
+    locations = torch.rand((length, batch, 2), generator=generator) * 2 - 1
+    labels = torch.randint(0, model.policy.n_choices, (batch,), generator=generator)
+
+    def run(n_batches: int) -> None:
+        policy = model.policy
+        for _ in range(n_batches):
+            policy.set_training_mode(True)
+            state, baselines, logits, logp = policy.initial_state(batch), [], [], []
+            for t in range(length):
+                out, act = _step_policy(model, glimpses[t], locations[t], state, ([], []))
+                state = out.state
+                baselines.append(out.baseline)
+                logits.append(out.logits)
+                if t < length - 1:
+                    logp.append(act.location_dist.log_prob(act.location).sum(dim=1))
+            returns = (out.logits.argmax(dim=1) == labels).float()
+            model._train_on(Batch(returns, labels, baselines, logits, logp, [], [], out, [], False))
+
+    return run
+
+
 # ---------------------------------------------------------------------- the measurement
 def measure_cell(runs: dict[str, Callable[[int], None]], batch: int, window: float, rounds: int) -> dict:
     """Images/s of every side over ``rounds`` rounds of alternating windows of about ``window`` seconds."""
@@ -256,18 +289,21 @@ def main(argv: list[str] | None = None) -> None:
                                       batch)
                 ours_run, _ = ours(env_id, kwargs, batch, None)
                 device_run, _ = ours(env_id, kwargs, batch, "cpu")
-                cell = measure_cell({"reference": reference.run, "ours": ours_run, "ours, device path": device_run},
-                                    batch, window, rounds)
+                runs = {"reference": reference.run, "ours": ours_run, "ours, device path": device_run,
+                        "ours, network only": network_only(env_id, kwargs, batch)}
+                cell = measure_cell(runs, batch, window, rounds)
                 rates, per_round = cell["images_per_s"], cell["per_round"]
                 row = dict(task=label, env_id=env_id, batch=batch, threads=threads, **cell,
                            ratio=rates["ours"] / rates["reference"],
                            ratio_device=rates["ours, device path"] / rates["reference"],
+                           ratio_floor=rates["ours, network only"] / rates["reference"],
                            ratio_range=[min(o / r for o, r in zip(per_round["ours"], per_round["reference"])),
                                         max(o / r for o, r in zip(per_round["ours"], per_round["reference"]))])
                 rows.append(row)
                 print(f"{label:40s} batch {batch:4d} threads {threads}: reference {rates['reference']:7,.0f}  ours "
                       f"{rates['ours']:7,.0f} ({row['ratio']:.2f}x)  device path {rates['ours, device path']:7,.0f} "
-                      f"({row['ratio_device']:.2f}x) images/s", flush=True)
+                      f"({row['ratio_device']:.2f}x)  network only {rates['ours, network only']:7,.0f} "
+                      f"({row['ratio_floor']:.2f}x) images/s", flush=True)
     load_after = os.getloadavg()
     meta = dict(provenance(__file__, argv), machine=machine(), torch=torch.__version__, quick=args.quick,
                 load=f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)",
@@ -286,14 +322,17 @@ def report(meta: dict, rows: list[dict]) -> str:
              "loop and average pooling, Adam; benchmarks/reference_throughput.py's docstring) against `ram train`'s "
              "defaults on its CPU path (SB3 VecEnv) and on `--env-device cpu`, in alternating windows of "
              f"{meta['window_s']:g} s, {meta['rounds']} per side. Ratio: ours / reference (range over the rounds).", "",
-             "| task | batch | threads | reference | ours | ratio | ours, device path | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "Network only: our policy's steps, loss and Adam step on glimpses already in memory (no env), the "
+             "ceiling of what cutting env and rollout work can reach.", "",
+             "| task | batch | threads | reference | ours | ratio | ours, device path | ratio | network only | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         rates = r["images_per_s"]
         lo, hi = r["ratio_range"]
         lines.append(f"| {r['task']} | {r['batch']} | {r['threads']} | {rates['reference']:,.0f} | "
                      f"{rates['ours']:,.0f} | {r['ratio']:.2f}x ({lo:.2f}-{hi:.2f}) | "
-                     f"{rates['ours, device path']:,.0f} | {r['ratio_device']:.2f}x |")
+                     f"{rates['ours, device path']:,.0f} | {r['ratio_device']:.2f}x | "
+                     f"{rates['ours, network only']:,.0f} | {r['ratio_floor']:.2f}x |")
     lines += ["", "Targets (issue 20, batch 128, ours on `ram train`'s default path):", ""]
     for task, target in TARGETS.items():
         cells = [r for r in rows if r["task"] == task and r["batch"] == 128]
