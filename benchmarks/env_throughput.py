@@ -113,19 +113,20 @@ def single_every_task(seconds: float, rounds: int, baseline: str | None, out, id
                 load=f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
     out.mkdir(parents=True, exist_ok=True)
     (out / "env_throughput_single.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
-    head = "| env id | steps/s |" + (" baseline | speed-up |" if baseline else "")
+    head = "| env id | steps/s (best) |" + (" baseline (best) | speed-up (best) |" if baseline else "")
     lines = ["# Single env throughput, every task", "", f"Command: `{meta['command']}`  ",
              f"Machine: {meta['machine']}  ", f"Load: {meta['load']}  ", f"Date: {meta['date']}", "",
              "`gym.make(id)` stepped with random actions (resets included), Python overhead and Gymnasium's "
              f"wrappers included, in a fresh process per timing of {seconds:g} s, {rounds} per side"
-             + (f"; baseline: the code at `{baseline}`, timed alternately" if baseline else "") + ".", "",
+             + (f"; baseline: the code at `{baseline}`, timed alternately" if baseline else "")
+             + ". Mean over the timings, then in brackets the best one (the least disturbed by other jobs).", "",
              head, "|---|---:|" + ("---:|---:|" if baseline else "")]
     for r in rows:
-        ours = r["steps_per_s"]["this checkout"]
-        cells = f"| {r['env_id']} | {ours:,.0f} |"
+        ours, ours_best = r["steps_per_s"]["this checkout"], max(r["rounds"]["this checkout"])
+        cells = f"| {r['env_id']} | {ours:,.0f} ({ours_best:,.0f}) |"
         if baseline:
-            base = r["steps_per_s"]["baseline"]
-            cells += f" {base:,.0f} | {ours / base:.2f}x |"
+            base, base_best = r["steps_per_s"]["baseline"], max(r["rounds"]["baseline"])
+            cells += f" {base:,.0f} ({base_best:,.0f}) | {ours / base:.2f}x ({ours_best / base_best:.2f}x) |"
         lines.append(cells)
     (out / "env_throughput_single.md").write_text("\n".join(lines) + "\n")
     print((out / "env_throughput_single.md").read_text())

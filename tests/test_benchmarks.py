@@ -562,10 +562,10 @@ def test_reference_training_is_seeded_and_learns_something(tmp_path):
 
 def test_env_throughput_single_quick_times_the_given_ids(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "benchmarks.env_throughput", "--single", "--quick", "--out",
-                           str(tmp_path), "--ids", "RAM-MNIST-v0", "RAM-Catch-v0"],
+                           str(tmp_path), "--ids", "RAM-Catch-v0", "RAM-Catch48-v0"],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads((tmp_path / "env_throughput_single.json").read_text())["rows"]
-    assert [r["env_id"] for r in rows] == ["RAM-MNIST-v0", "RAM-Catch-v0"]
+    assert [r["env_id"] for r in rows] == ["RAM-Catch-v0", "RAM-Catch48-v0"]
     assert all(r["steps_per_s"]["this checkout"] > 100 for r in rows)
     assert "| RAM-Catch-v0 |" in (tmp_path / "env_throughput_single.md").read_text()
