@@ -159,8 +159,8 @@ class RAMPolicy(BasePolicy):
 
     def location_distribution(self, mu: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian location policy N(mu, location_std^2) (independent x and y)."""
-        # No argument validation: it re-checks mu on every glimpse step, a tenth of a batch's Python time; a
-        # NaN mean still fails loudly in the env's retina.
+        # No argument validation: it would re-check mu with several small ops at every glimpse step; a NaN
+        # mean still fails loudly in the env's retina.
         return torch.distributions.Normal(mu, self.location_std, validate_args=False)
 
     def act(self, step: PolicyStep, deterministic: bool = False,

@@ -92,7 +92,7 @@ class ActionCodec:
         if self.mode == "box":
             if a.dtype.kind not in "fiu":
                 raise ValueError(f"box action must be numeric, got dtype {a.dtype}")
-            if a.dtype != np.float32:  # (errstate costs as much as the rest of a small decode: only when casting)
+            if a.dtype != np.float32:  # (errstate is a context manager per call: only where there is a cast)
                 with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf, refused just below
                     a = a.astype(np.float32)
             if not np.isfinite(a).all():

@@ -204,14 +204,14 @@ def integral_image(images: Array) -> Array:
     # Rows first: the running sum along the contiguous axis is the slow, sequential one; doing it
     # on the input (1-byte uint8 reads) and then adding whole rows is ~1.5x faster than the reverse.
     np.cumsum(images, axis=-1, dtype=dt, out=inner)  # bool/uint8 are cast up before summing
-    if inner.ndim == 3 and inner.shape[0] > 1:
+    if inner.ndim == 3 and (inner.shape[0] > 1 or inner.shape[2] > 512):
         # numpy accumulates along a middle axis with short strided inner loops (measured 3-4x slower than
         # along the last axis); adding whole (N, W) row slabs one row at a time gives the same sums.
         for y in range(1, inner.shape[1]):
             np.add(inner[:, y], inner[:, y - 1], out=inner[:, y])
     else:
-        # One image (a single env redrawing its screen every step): one call beats a call per row.
-        # The same sequential sums as the loop above.
+        # One image up to 512 wide (a single env redrawing its screen every step): one call beats a call per
+        # row there (wider, the strided accumulation loses again). The same sequential sums as the loop above.
         np.cumsum(inner, axis=-2, out=inner)
     return table
 
@@ -334,7 +334,7 @@ def _check_table_locs(t_ndim: int, t_shape: tuple, l_shape: tuple) -> bool:
 
 
 def _check_uint8_flag(table_is_int: bool, dtype: Any, image_is_uint8: bool, itemsize: int) -> None:
-    # ``dtype`` is turned into its name only for an error: str(dtype) costs as much as a small glimpse.
+    # ``dtype`` is turned into its name only for an error: formatting it on every call is not free.
     # An int table read as float data (or vice versa) would silently be off by a factor 255.
     if table_is_int and itemsize < 4:
         # (block sums are exact modulo 2**bits even if the table wrapped, but 8/16 bits are too few)
@@ -524,7 +524,7 @@ class Retina:
     def read(self, table: np.ndarray, locations: np.ndarray) -> np.ndarray:
         """:meth:`__call__` for a caller that vouches for its inputs: a numpy ``(N, H+1, W+1)`` table from
         :meth:`table` and finite ``(N, 2)`` locations (an env's own state). The same kernel, without the
-        argument checks that cost a single env's step as much as the glimpse itself."""
+        argument checks a single env would otherwise pay at every step."""
         uint8 = table.dtype.kind in "iu"
         return _glimpse_numpy(table, locations.astype(np.float64, copy=False), self.glimpse_size, self.n_scales,
                               uint8)
