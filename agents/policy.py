@@ -159,7 +159,9 @@ class RAMPolicy(BasePolicy):
 
     def location_distribution(self, mu: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian location policy N(mu, location_std^2) (independent x and y)."""
-        return torch.distributions.Normal(mu, self.location_std)
+        # No argument validation: it would re-check mu with several small ops at every glimpse step; a NaN
+        # mean still fails loudly in the env's retina.
+        return torch.distributions.Normal(mu, self.location_std, validate_args=False)
 
     def act(self, step: PolicyStep, deterministic: bool = False,
             generator: torch.Generator | None = None) -> PolicyAction:
@@ -179,7 +181,7 @@ class RAMPolicy(BasePolicy):
             location = mu + self.location_std * torch.randn(mu.shape, generator=generator, device=mu.device)
         choice_dist = None
         if self.stochastic_choice and not deterministic:
-            choice_dist = torch.distributions.Categorical(logits=step.logits)
+            choice_dist = torch.distributions.Categorical(logits=step.logits, validate_args=False)
             choice = choice_dist.sample()
         else:
             choice = step.logits.argmax(dim=1)

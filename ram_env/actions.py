@@ -92,12 +92,14 @@ class ActionCodec:
         if self.mode == "box":
             if a.dtype.kind not in "fiu":
                 raise ValueError(f"box action must be numeric, got dtype {a.dtype}")
-            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf, refused just below
-                a = a.astype(np.float32, copy=False)
+            if a.dtype != np.float32:  # (errstate is a context manager per call: only where there is a cast)
+                with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf, refused just below
+                    a = a.astype(np.float32)
             if not np.isfinite(a).all():
                 raise ValueError("action contains NaN or inf")
             if self.with_location:
-                loc, scores = np.clip(a[:, :2], -1.0, 1.0), a[:, 2:]
+                # (np.minimum/np.maximum rather than np.clip: the same values, a third of the call overhead)
+                loc, scores = np.minimum(np.maximum(a[:, :2], -1.0), 1.0), a[:, 2:]
             else:
                 loc, scores = None, a
             return loc, _argmax_random_ties(scores, rng)

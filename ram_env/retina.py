@@ -197,19 +197,21 @@ def integral_image(images: Array) -> Array:
     if _is_tensor(images):
         return _integral_torch(images)
     images = np.asarray(images)
-    uint8 = _check_images(images.shape, str(images.dtype), _np_kind(images.dtype))
+    uint8 = _check_images(images.shape, images.dtype, _np_kind(images.dtype))
     dt = np.int32 if uint8 else np.float64
     table = np.zeros(images.shape[:-2] + (images.shape[-2] + 1, images.shape[-1] + 1), dt)
     inner = table[..., 1:, 1:]
     # Rows first: the running sum along the contiguous axis is the slow, sequential one; doing it
     # on the input (1-byte uint8 reads) and then adding whole rows is ~1.5x faster than the reverse.
     np.cumsum(images, axis=-1, dtype=dt, out=inner)  # bool/uint8 are cast up before summing
-    if inner.ndim == 3:
+    if inner.ndim == 3 and (inner.shape[0] > 1 or inner.shape[2] > 512):
         # numpy accumulates along a middle axis with short strided inner loops (measured 3-4x slower than
         # along the last axis); adding whole (N, W) row slabs one row at a time gives the same sums.
         for y in range(1, inner.shape[1]):
             np.add(inner[:, y], inner[:, y - 1], out=inner[:, y])
     else:
+        # One image up to 512 wide (a single env redrawing its screen every step): one call beats a call per
+        # row there (wider, the strided accumulation loses again). The same sequential sums as the loop above.
         np.cumsum(inner, axis=-2, out=inner)
     return table
 
@@ -223,14 +225,14 @@ def _np_kind(dtype: np.dtype) -> str:
     return "bad"
 
 
-def _check_images(shape: tuple, dtype_name: str, kind: str) -> bool:
-    """Shared validation of an image batch; returns True for uint8 images."""
+def _check_images(shape: tuple, dtype: Any, kind: str) -> bool:
+    """Shared validation of an image batch; returns True for uint8 images (``dtype`` named only in an error)."""
     if len(shape) not in (2, 3):
         raise ValueError(f"images must have shape (N, H, W) or (H, W), got shape {tuple(shape)}")
     if shape[-1] < 1 or shape[-2] < 1:
         raise ValueError(f"images must have H, W >= 1, got shape {tuple(shape)}")
     if kind == "bad":
-        raise ValueError(f"images must be uint8, bool or floating point, got dtype {dtype_name}")
+        raise ValueError(f"images must be uint8, bool or floating point, got dtype {dtype}")
     if kind == "uint8" and shape[-1] * shape[-2] > UINT8_MAX_PIXELS:
         raise ValueError(
             f"uint8 image of {shape[-2]}x{shape[-1]} pixels is too large: its int32 summed-area table "
@@ -252,7 +254,7 @@ def _torch_kind(dtype: Any) -> str:
 def _integral_torch(images: Any) -> Any:
     import torch
 
-    uint8 = _check_images(tuple(images.shape), str(images.dtype), _torch_kind(images.dtype))
+    uint8 = _check_images(tuple(images.shape), images.dtype, _torch_kind(images.dtype))
     numpy_dtypes = (torch.uint8, torch.bool, torch.float16, torch.float32, torch.float64)
     if images.device.type == "cpu" and images.dtype in numpy_dtypes and not images.requires_grad:
         # On CPU numpy's cumsum is 2-5x faster than torch's, and numpy allocates big arrays on
@@ -306,7 +308,7 @@ def glimpse_from_integral(
     single = _check_table_locs(table.ndim, tuple(table.shape), tuple(locations.shape))
     if table.dtype.kind not in "iuf" or locations.dtype.kind not in "iuf":
         raise ValueError(f"table and locations must be numeric, got {table.dtype} and {locations.dtype}")
-    _check_uint8_flag(table.dtype.kind in "iu", str(table.dtype), image_is_uint8, table.dtype.itemsize)
+    _check_uint8_flag(table.dtype.kind in "iu", table.dtype, image_is_uint8, table.dtype.itemsize)
     if single:
         table, locations = table[None], locations[None]
     loc = locations.astype(np.float64, copy=False)
@@ -331,14 +333,15 @@ def _check_table_locs(t_ndim: int, t_shape: tuple, l_shape: tuple) -> bool:
     return False
 
 
-def _check_uint8_flag(table_is_int: bool, dtype_name: str, image_is_uint8: bool, itemsize: int) -> None:
+def _check_uint8_flag(table_is_int: bool, dtype: Any, image_is_uint8: bool, itemsize: int) -> None:
+    # ``dtype`` is turned into its name only for an error: formatting it on every call is not free.
     # An int table read as float data (or vice versa) would silently be off by a factor 255.
     if table_is_int and itemsize < 4:
         # (block sums are exact modulo 2**bits even if the table wrapped, but 8/16 bits are too few)
-        raise ValueError(f"integer tables must be 32 or 64 bit (see integral_image), got {dtype_name}")
+        raise ValueError(f"integer tables must be 32 or 64 bit (see integral_image), got {dtype}")
     if table_is_int != bool(image_is_uint8):
         raise ValueError(
-            f"table dtype {dtype_name} does not match image_is_uint8={image_is_uint8}: uint8 images give "
+            f"table dtype {dtype} does not match image_is_uint8={image_is_uint8}: uint8 images give "
             "integer tables, float images give floating-point tables"
         )
 
@@ -394,7 +397,7 @@ def _glimpse_torch(table: Any, locations: Any, g: int, k: int, uint8: bool) -> A
     bad = (torch.bool, torch.complex64, torch.complex128)
     if table.dtype in bad or locations.dtype in bad:
         raise ValueError(f"table and locations must be real numeric, got {table.dtype} and {locations.dtype}")
-    _check_uint8_flag(not table.dtype.is_floating_point, str(table.dtype), uint8, table.element_size())
+    _check_uint8_flag(not table.dtype.is_floating_point, table.dtype, uint8, table.element_size())
     if single:
         table, locations = table[None], locations[None]
     n = table.shape[0]
@@ -517,6 +520,14 @@ class Retina:
         return glimpse_from_integral(
             table, locations, self.glimpse_size, self.n_scales, image_is_uint8=_table_is_int(table)
         )
+
+    def read(self, table: np.ndarray, locations: np.ndarray) -> np.ndarray:
+        """:meth:`__call__` for a caller that vouches for its inputs: a numpy ``(N, H+1, W+1)`` table from
+        :meth:`table` and finite ``(N, 2)`` locations (an env's own state). The same kernel, without the
+        argument checks a single env would otherwise pay at every step."""
+        uint8 = table.dtype.kind in "iu"
+        return _glimpse_numpy(table, locations.astype(np.float64, copy=False), self.glimpse_size, self.n_scales,
+                              uint8)
 
     def __repr__(self) -> str:
         """``Retina(glimpse_size=g, n_scales=k)``."""

@@ -587,3 +587,67 @@ def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_sett
     assert hyper["policy_kwargs"] == {"init_scale": 0.1, "detach_location": False}
     assert hyper["max_weight_norm"] == 1.0 and hyper["reinforce_reduction"] == "mean" and hyper["max_grad_norm"] == 5.0
     assert pt.row_label("RAM-8g-attend") == "RAM-8g (attention recipe)"
+
+
+def test_reference_throughput_quick_times_every_side_and_reports_the_ratios(tmp_path):
+    run_script("reference_throughput", tmp_path)
+    data = json.loads((tmp_path / "reference_throughput.json").read_text())
+    assert [r["task"] for r in data["rows"]] == [label for label, _, _ in load_script("reference_throughput").TASKS.values()]
+    for r in data["rows"]:
+        rates = r["images_per_s"]
+        assert set(rates) == {"reference", "ours", "ours, device path", "ours, network only"}
+        assert all(v > 0 for v in rates.values()) and r["batch"] == 20 and r["threads"] == 1
+        assert r["ratio"] == pytest.approx(rates["ours"] / rates["reference"])
+    md = (tmp_path / "reference_throughput.md").read_text()
+    assert "(quick)" in md and "| 28x28, 6 glimpses | 20 | 1 |" in md and ">= 3x: not measured" in md
+    assert data["meta"]["command"].startswith("python -m benchmarks.reference_throughput --quick")
+
+
+def test_reference_sensor_slices_each_sample_and_average_pools_the_wider_scales():
+    import torch
+
+    ref = load_script("reference_throughput")
+    images = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8)
+    # Sample 0 at the centre: its pixel (4, 4). Sample 1 at the top-left corner: pixel (0, 0), half outside.
+    location = torch.tensor([[0.0, 0.0], [-1.0, -1.0]])
+    phi = ref.loop_glimpses(images, location, 2, 2).reshape(2, 2, 2, 2)
+    img0, img1 = images[0, 0], images[1, 0]
+    torch.testing.assert_close(phi[0, 0], img0[3:5, 3:5], rtol=0, atol=0)
+    wide = img0[2:6, 2:6].reshape(2, 2, 2, 2).mean(dim=(1, 3))  # 4x4 averaged in 2x2 blocks
+    torch.testing.assert_close(phi[0, 1], wide, rtol=0, atol=0)
+    corner = torch.zeros(2, 2)
+    corner[1, 1] = img1[0, 0]
+    torch.testing.assert_close(phi[1, 0], corner, rtol=0, atol=0)
+    padded = torch.zeros(4, 4)
+    padded[2:, 2:] = img1[:2, :2]
+    torch.testing.assert_close(phi[1, 1], padded.reshape(2, 2, 2, 2).mean(dim=(1, 3)), rtol=0, atol=0)
+
+
+def test_reference_training_is_seeded_and_learns_something(tmp_path):
+    import torch
+
+    ref = load_script("reference_throughput")
+    images, labels = ref.scene_pool("RAM-ClutteredMNIST-v0", dict(dataset=ref.toy_digits(), n_glimpses=3), 40)
+    assert images.shape == (40, 1, 60, 60) and images.max() <= 1.0 and labels.shape == (40,)
+
+    def trained():
+        r = ref.Reference(images, labels, 12, 3, 3, batch=8, seed=1)
+        before = [p.detach().clone() for p in r.model.parameters()]
+        r.run(3)
+        return before, [p.detach().clone() for p in r.model.parameters()], r.log
+
+    before, after, log = trained()
+    again = trained()
+    assert all(torch.equal(a, b) for a, b in zip(after, again[1])) and log == again[2]
+    assert not torch.equal(before[0], after[0])  # the first layer moved: the sensor's output reached the loss
+
+
+def test_env_throughput_single_quick_times_the_given_ids(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.env_throughput", "--single", "--quick", "--out",
+                           str(tmp_path), "--ids", "RAM-Catch-v0", "RAM-Catch48-v0"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads((tmp_path / "env_throughput_single.json").read_text())["rows"]
+    assert [r["env_id"] for r in rows] == ["RAM-Catch-v0", "RAM-Catch48-v0"]
+    assert all(r["steps_per_s"]["this checkout"] > 100 for r in rows)
+    assert "| RAM-Catch-v0 |" in (tmp_path / "env_throughput_single.md").read_text()

@@ -273,6 +273,31 @@ def test_integral_image_values_and_dtypes():
     assert integral_image(img[0]).shape == (4, 5)  # unbatched
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_one_image_table_equals_its_row_of_a_batch_table(dtype):
+    # A batch of one takes its own path (one cumsum instead of a row loop): the same table, bit for bit.
+    images = np.random.default_rng(5).integers(0, 256, (3, 24, 31)).astype(dtype)
+    if dtype == np.float32:
+        images = images / np.float32(255.0) + np.float32(1e-3)  # sums that round
+    batch = integral_image(images)
+    for i in range(3):
+        np.testing.assert_array_equal(integral_image(images[i:i + 1]), batch[i:i + 1])
+    # and the exact sums, on the uint8 images
+    if dtype == np.uint8:
+        assert integral_image(images[1:2])[0, 17, 9] == images[1, :17, :9].astype(np.int64).sum()
+
+
+def test_retina_read_is_the_checked_call_without_its_checks():
+    r = Retina(12, 3)
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (5, 60, 60), dtype=np.uint8)
+    locs = rng.uniform(-1.2, 1.2, (5, 2)).astype(np.float32)
+    table = r.table(images)
+    np.testing.assert_array_equal(r.read(table, locs), r(table, locs))
+    floats = r.table(images / 255.0)
+    np.testing.assert_array_equal(r.read(floats, locs), r(floats, locs))
+
+
 def test_retina_class():
     r = Retina(12, 3)
     assert r.output_shape == (3, 12, 12)

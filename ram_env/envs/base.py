@@ -144,6 +144,7 @@ class GlimpseCore:
         self.trajectory = np.zeros((n, length, 2), np.float32)
         self.last_choice = np.full(n, -1, np.int64)
         self.done = np.ones(n, bool)  # no episode has started
+        self._every = np.arange(n)
         self.tables = None
         self.rng = np.random.default_rng()
         self.rngs: list[np.random.Generator] | None = None  # one stream per env, after seed([...])
@@ -246,10 +247,14 @@ class GlimpseCore:
         """
         # Ties at random (see actions).
         loc, choices = self.codec.decode(actions, self.n_envs, rng=self.tie_rng(active))
-        active = np.ones(self.n_envs, bool) if active is None else active
-        if (self.done & active).any():
-            raise RuntimeError("step() called on an episode that has terminated: call reset() first")
-        idx = np.flatnonzero(active)
+        if active is None:  # every env (the common case): no mask to build or search
+            if self.done.any():
+                raise RuntimeError("step() called on an episode that has terminated: call reset() first")
+            idx = self._every
+        else:
+            if (self.done & active).any():
+                raise RuntimeError("step() called on an episode that has terminated: call reset() first")
+            idx = np.flatnonzero(active)
         reward = np.zeros(self.n_envs, np.float32)
         terminated = np.zeros(self.n_envs, bool)
         info: dict[str, np.ndarray] = {}
@@ -262,6 +267,9 @@ class GlimpseCore:
                                f"{self.task.episode_length}: the task and its declared length disagree")
         reward[idx], terminated[idx] = r, term
         for key, value in task_info.items():
+            if idx.size == self.n_envs:  # rows already in env order: a copy, no scatter
+                info[key] = np.array(value, copy=True)
+                continue
             full = np.zeros((self.n_envs,) + value.shape[1:], value.dtype)
             full[idx] = value
             info[key] = full
@@ -296,7 +304,8 @@ class GlimpseCore:
         """The batched observation of every env."""
         if self.obs_mode == "glimpse":
             return {
-                "glimpse": self.retina(self.tables, self.location),
+                # The env's own table and clipped, finite locations: the retina's checked entry is not needed.
+                "glimpse": self.retina.read(self.tables, self.location),
                 "location": self.location.copy(),
                 "step": self.t.copy(),
             }

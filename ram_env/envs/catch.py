@@ -202,8 +202,9 @@ class CatchTask(GlimpseTask):
 
     def step(self, idx: np.ndarray, choices: np.ndarray, t: np.ndarray):
         s = self.screen_size
-        self.paddle_x[idx] = np.clip(self.paddle_x[idx] + (np.asarray(choices, np.int64) - 1), 0,
-                                     s - self.paddle_width)
+        # (np.minimum/np.maximum rather than np.clip: the same integers, a third of the call overhead)
+        self.paddle_x[idx] = np.minimum(np.maximum(self.paddle_x[idx] + (np.asarray(choices, np.int64) - 1), 0),
+                                        s - self.paddle_width)
         self.ball_x[idx], self.ball_dir[idx] = move_ball(self.ball_x[idx], self.ball_dir[idx], self.ball_speed, s)
         self.ball_y[idx] = np.minimum(self.ball_y[idx] + 1, s - 1)
         self.draw(idx)

@@ -129,6 +129,7 @@ class ClassificationTask(GlimpseTask):
         self._empty = np.zeros(self.n_envs, bool)
         self.shuffle = bool(shuffle)
         self._cursor = 0  # next digit when walking the split in order
+        self._targets: dict[str, np.ndarray] | None = None  # targets() of the scenes shown, until the next apply
 
     @property
     def n_images(self) -> int:
@@ -160,9 +161,18 @@ class ClassificationTask(GlimpseTask):
         self.offsets[idx] = np.repeat(offsets, m, axis=0)
         self.boxes[idx] = np.repeat(boxes, m, axis=0)
         self._empty[idx] = self.boxes[idx, 0] == self.boxes[idx, 2]
+        self._targets = None
 
     def targets(self) -> dict[str, np.ndarray]:
-        """``target_center`` (n, 2) and ``target_box`` (n, 4), float32 location coordinates (module docstring)."""
+        """``target_center`` (n, 2) and ``target_box`` (n, 4), float32 location coordinates (module docstring).
+
+        Computed once per :meth:`apply` (scenes do not move within an episode; the env reads them every step);
+        callers copy (:meth:`GlimpseCore.target_info`)."""
+        if self._targets is None:
+            self._targets = self._compute_targets()
+        return self._targets
+
+    def _compute_targets(self) -> dict[str, np.ndarray]:
         h, w = self.scenes.images.shape[1:]
         size = np.array(self.image_shape[::-1], np.float64)  # (W, H): x first
         centre = (self.offsets + np.array([w / 2, h / 2])) * (2.0 / size) - 1.0
