@@ -240,6 +240,29 @@ def test_ram_learns_catch_above_chance_on_a_small_budget():
     assert result.rate > 0.25, result  # random: 2/12 = 0.167
 
 
+CATCH_BUDGET, CATCH_CHECKPOINT = 100_000, 50_000  # timesteps on the 8x8 screen: ~900 per update
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_catch_defaults_learn_a_small_screen_on_every_seed_without_collapsing(seed):
+    """``ram train``'s Catch defaults on an 8x8 screen with 2x2 glimpses (the paper's retina geometry scaled down:
+    scales of 2, 4, 8 pixels) learn on each seed, and the game-action policy keeps its entropy while it learns
+    (the 24x24 seed 1 had collapsed to 0.47 nats at chance; benchmarks/catch_robustness.py)."""
+    from agents.config import VALIDATION_SEED, ram_hyperparameters
+    from benchmarks.catch_robustness import EarlyPoints
+
+    hyper = ram_hyperparameters("catch")
+    env_kwargs = dict(screen_size=8, glimpse_size=2)
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=hyper["n_envs"], seed=seed, env_kwargs=env_kwargs)
+    model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
+    points = EarlyPoints([CATCH_CHECKPOINT])
+    model.learn(CATCH_BUDGET, callback=points, log_interval=0)
+    test = make_sb3_vec_env("RAM-Catch-v0", n_envs=500, seed=VALIDATION_SEED, monitor=False, env_kwargs=env_kwargs)
+    result = evaluate(model, test, 1000, deterministic=True)
+    assert points.points[CATCH_CHECKPOINT]["entropy"] > 0.6, points.points  # uniform: ln 3 = 1.10
+    assert result.rate > 0.4, result  # chance: 2/8 = 0.25
+
+
 def test_location_advantage_uses_the_learned_baseline_or_the_scenes_other_paths():
     from agents.ram import location_advantage
 
