@@ -219,7 +219,8 @@ class RAM(BaseAlgorithm):
         self.core = core
         self.max_grad_norm = max_grad_norm
         self.entropy_coef = float(entropy_coef)
-        n_choices = self.action_space.shape[0] - 2 if self.action_space is not None else 3
+        space = getattr(self, "action_space", None)  # none when SB3 loads a checkpoint without an env
+        n_choices = space.shape[0] - 2 if space is not None else 3
         if not 0 <= entropy_floor < np.log(n_choices):
             raise ValueError(f"entropy_floor must be in [0, ln {n_choices}) nats (ln of the number of actions), "
                              f"got {entropy_floor}")
