@@ -94,6 +94,12 @@ class RAM(BaseAlgorithm):
             (Catch). 0 (the default) is the paper's loss. Beyond the paper: a standard regulariser
             that keeps the game-action policy from collapsing onto one action before the sparse
             final reward has said anything.
+        entropy_floor: a floor, in nats per step, under the batch's mean game-action entropy (Catch only; 0, the
+            default, is no floor): while the mean is below it, the loss adds ``T * (entropy_floor - mean)``, which
+            pulls the entropy back up as an entropy bonus of weight 1 would (the scale of the REINFORCE term
+            under ``normalize_advantage``), and it adds nothing above the floor. Beyond the paper: unlike a
+            larger ``entropy_coef`` it leaves the policy free to sharpen down to the floor, and stops a collapse
+            onto one action (entropy near 0) wherever it starts. Must be below ln(number of actions).
         normalize_advantage: standardise ``R - b_t`` over the batch (all episodes and steps) before the
             REINFORCE terms; the baseline still learns from the raw return. False (the default) is
             the paper's. Beyond the paper: a standard variance-reduction step; on Catch, where most
@@ -159,7 +165,7 @@ class RAM(BaseAlgorithm):
     def __init__(self, policy: str | type[RAMPolicy], env: GymEnv | str | None, learning_rate: Any = 1e-3,
                  lr_decay: str = "linear", optimizer: str = "adam", n_envs: int = 20, location_std: float = 0.1,
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
-                 entropy_coef: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
+                 entropy_coef: float = 0.0, entropy_floor: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
                  reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
                  location_baseline: str = "learned", paths_per_scene: int = 1, max_weight_norm: float | None = None,
                  env_kwargs: dict | None = None, env_device: torch.device | str | None = None,
@@ -213,6 +219,12 @@ class RAM(BaseAlgorithm):
         self.core = core
         self.max_grad_norm = max_grad_norm
         self.entropy_coef = float(entropy_coef)
+        space = getattr(self, "action_space", None)  # none when SB3 loads a checkpoint without an env
+        n_choices = space.shape[0] - 2 if space is not None else 3
+        if not 0 <= entropy_floor < np.log(n_choices):
+            raise ValueError(f"entropy_floor must be in [0, ln {n_choices}) nats (ln of the number of actions), "
+                             f"got {entropy_floor}")
+        self.entropy_floor = float(entropy_floor)
         self.normalize_advantage = bool(normalize_advantage)
         if not location_lr_scale >= 0:
             raise ValueError(f"location_lr_scale must be >= 0, got {location_lr_scale}")
@@ -320,6 +332,10 @@ class RAM(BaseAlgorithm):
         loss = loss_action + loss_reinforce + loss_baseline
         if self.entropy_coef:
             loss = loss + self.entropy_coef * loss_entropy
+        entropy_floor = getattr(self, "entropy_floor", 0.0)  # checkpoints from before the option have none
+        if entropy_floor and batch.choice_entropy:
+            # -loss_entropy is the per-episode entropy summed over the T steps; below T * floor, a unit-weight pull.
+            loss = loss + F.relu(entropy_floor * len(batch.choice_entropy) + loss_entropy)
 
         policy.optimizer.zero_grad()
         loss.backward()

@@ -67,6 +67,22 @@ def test_catch_screens_quick_records_catch_rate_and_tracking(tmp_path):
     assert md.count("| RAM-Catch-v0 | screen_size=8,glimpse_size=2,n_envs=16 |") == 2
 
 
+def test_catch_robustness_quick_records_early_entropy_and_the_collapse_rule(tmp_path):
+    run_script("catch_robustness", tmp_path)
+    (r,) = json.loads((tmp_path / "catch_robustness.json").read_text())["records"]
+    assert r["env_kwargs"] == dict(screen_size=8, glimpse_size=2) and r["hyper"]["n_envs"] == 16
+    (point,) = r["points"]
+    assert point["timesteps"] >= 500 and 0 < point["entropy"] <= np.log(3) + 1e-6
+    cr = load_script("catch_robustness")
+    rule = dict(entropy_below=0.6, margin=0.1)
+    low = dict(r, points=[dict(point, entropy=0.4, train_catch=0.30)])  # chance on 8x8 with a 2-pixel paddle: 0.25
+    assert cr.collapsed(low, **rule)
+    assert not cr.collapsed(dict(low, points=[dict(point, entropy=0.4, train_catch=0.40)]), **rule)  # it learned
+    assert not cr.collapsed(dict(low, points=[dict(point, entropy=0.7, train_catch=0.30)]), **rule)
+    assert not cr.collapsed(dict(low, points=[None]), **rule)  # the run ended before the point
+    assert "collapsed: " in (tmp_path / "catch_robustness.md").read_text()
+
+
 def test_catch_screens_plot_draws_one_line_per_run_and_no_tracking_for_placed_glimpses(tmp_path, monkeypatch):
     cs = load_script("catch_screens")
     progress = ("time/total_timesteps,rollout/success_rate,train/target_distance_late_px\n"

@@ -240,6 +240,29 @@ def test_ram_learns_catch_above_chance_on_a_small_budget():
     assert result.rate > 0.25, result  # random: 2/12 = 0.167
 
 
+CATCH_BUDGET, CATCH_CHECKPOINT = 100_000, 50_000  # timesteps on the 8x8 screen: ~900 per update
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_catch_defaults_learn_a_small_screen_on_every_seed_without_collapsing(seed):
+    """``ram train``'s Catch defaults on an 8x8 screen with 2x2 glimpses (the paper's retina geometry scaled down:
+    scales of 2, 4, 8 pixels) learn on each seed, and the game-action policy keeps its entropy while it learns
+    (the 24x24 seed 1 had collapsed to 0.47 nats at chance; benchmarks/catch_robustness.py)."""
+    from agents.config import VALIDATION_SEED, ram_hyperparameters
+    from benchmarks.catch_robustness import EarlyPoints
+
+    hyper = ram_hyperparameters("catch")
+    env_kwargs = dict(screen_size=8, glimpse_size=2)
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=hyper["n_envs"], seed=seed, env_kwargs=env_kwargs)
+    model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
+    points = EarlyPoints([CATCH_CHECKPOINT])
+    model.learn(CATCH_BUDGET, callback=points, log_interval=0)
+    test = make_sb3_vec_env("RAM-Catch-v0", n_envs=500, seed=VALIDATION_SEED, monitor=False, env_kwargs=env_kwargs)
+    result = evaluate(model, test, 1000, deterministic=True)
+    assert points.points[CATCH_CHECKPOINT]["entropy"] > 0.6, points.points  # uniform: ln 3 = 1.10
+    assert result.rate > 0.4, result  # chance: 2/8 = 0.25
+
+
 def test_location_advantage_uses_the_learned_baseline_or_the_scenes_other_paths():
     from agents.ram import location_advantage
 
@@ -413,3 +436,46 @@ def test_policy_defaults_to_rams_optimizer_and_keeps_sgd_momentum():
     sgd = RAMPolicy(venv.observation_space, venv.action_space, lambda _: 1e-3, optimizer_class=torch.optim.SGD)
     assert sgd.optimizer.defaults["momentum"] == 0.9
     assert type(small_model(optimizer="sgd").policy.optimizer) is torch.optim.SGD
+
+
+def _catch_model(seed: int = 0, **kwargs) -> RAM:
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=16, seed=seed, env_kwargs=dict(screen_size=8, glimpse_size=2))
+    return RAM("RAMPolicy", venv, seed=seed, core="lstm", normalize_advantage=True, **kwargs)
+
+
+def _mean_entropy(model: RAM) -> float:
+    return float(model.logger.name_to_value["train/choice_entropy"])
+
+
+def test_entropy_floor_is_inert_above_the_floor():
+    # A fresh policy is near uniform (ln 3 = 1.10 nats): a floor of 0.5 must not change a single update.
+    plain = _catch_model().learn(16 * 7 * 3, log_interval=0)  # built and trained in turn: one global generator
+    floored = _catch_model(entropy_floor=0.5).learn(16 * 7 * 3, log_interval=0)
+    assert _mean_entropy(floored) > 0.5
+    for (k, a), b in zip(plain.policy.state_dict().items(), floored.policy.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_entropy_floor_pulls_a_collapsed_game_policy_back_up(seed):
+    # A policy collapsed onto "left" (p = 0.995, 0.03 nats): the floor restores entropy where the paper's loss
+    # alone (no bonus) leaves it collapsed, over the same batches.
+    runs = {}
+    for floor in (0.0, 0.8):
+        model = _catch_model(seed, entropy_floor=floor, learning_rate=0.02, lr_decay="constant")
+        with torch.no_grad():
+            model.policy.action_net.bias.copy_(torch.tensor([6.0, 0.0, 0.0]))
+        model.learn(16 * 7, log_interval=0)
+        first = _mean_entropy(model)
+        model.learn(16 * 7 * 15, log_interval=0, reset_num_timesteps=False)
+        runs[floor] = first, _mean_entropy(model)
+    assert runs[0.0][0] < 0.1 and runs[0.8][0] < 0.1       # both start collapsed
+    assert runs[0.0][1] < 0.3                              # no floor: still collapsed
+    assert runs[0.8][1] > 0.6                              # the floor: back near it
+
+
+def test_entropy_floor_must_be_below_ln_of_the_actions():
+    with pytest.raises(ValueError, match="entropy_floor"):
+        _catch_model(entropy_floor=1.2)
+    with pytest.raises(ValueError, match="entropy_floor"):
+        _catch_model(entropy_floor=-0.1)
