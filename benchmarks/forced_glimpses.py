@@ -8,7 +8,10 @@ error over the whole test split (every image once, scene seed 12345, determinist
 - ``oracle``: glimpses 2 .. n at the digit's centre plus N(0, 0.1^2) (``benchmarks.glimpse_placement.fixed_glimpses``, read from
   the env's ``info["target_center"]``);
 - ``centre``: N(0, 0.2^2) around the image centre;
-- ``random``: uniform on [-1, 1]^2.
+- ``random``: uniform on [-1, 1]^2;
+- ``hold``: its own policy up to the glimpse where its glimpses are nearest the digit on average (or
+  ``--hold-after K``), every later glimpse at that one's location: what the policy's late glimpses leaving the
+  digit cost the classifier.
 
 Same network, same scenes: if ``oracle`` beats ``own``, the classifier would gain from glimpses on the digit, so
 the reward does say where to look and the failure is the location policy's learning, not the classifier's use
@@ -30,18 +33,50 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnvWrapper
+
 from agents.config import EVAL_SEED
 from benchmarks.glimpse_placement import fixed_glimpses
 from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
 
 POLICY_SEED = 7  # the fixed policies' own draws
-PLACEMENTS = ("own", "oracle", "centre", "random")
+PLACEMENTS = ("own", "oracle", "centre", "random", "hold")
+
+
+class HoldGlimpses(VecEnvWrapper):
+    """The agent's own locations for glimpses 2 .. ``after``; every later glimpse repeats glimpse ``after``'s."""
+
+    def __init__(self, venv, after: int):
+        super().__init__(venv)
+        self.after = after
+
+    def reset(self):
+        obs = self.venv.reset()
+        self.t = np.zeros(self.num_envs, np.int64)  # actions taken in the current episode
+        self.held = np.zeros((self.num_envs, 2), np.float32)
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        actions = np.array(actions, dtype=np.float32, copy=True)
+        # Action t places glimpse t + 2: action after - 2 places the glimpse that is held.
+        hold = self.t >= self.after - 1
+        actions[hold, :2] = self.held[hold]
+        keep = self.t == self.after - 2
+        self.held[keep] = actions[keep, :2]
+        self.venv.step_async(actions)
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.t = np.where(dones, 0, self.t + 1)
+        return obs, rewards, dones, infos
 DEFAULT_TASKS = ("translated60", "cluttered60", "cluttered100")
 
 
 def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs: int = 500,
-          split: str = "test") -> dict[str, float]:
-    """Error (%) of ``model`` on ``split`` with each placement of its glimpses, on the same scenes."""
+          split: str = "test", hold_after: int | None = None) -> dict[str, float]:
+    """Error (%) of ``model`` on ``split`` with each placement of its glimpses, on the same scenes; ``hold``
+    holds from glimpse ``hold_after`` (default: the own policy's nearest to the digit, measured on these scenes)."""
     from agents.evaluation import evaluate
     from ram_env import make_sb3_vec_env
 
@@ -49,9 +84,19 @@ def score(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs:
     for placement in PLACEMENTS:
         venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=EVAL_SEED, monitor=False,
                                 env_kwargs=dict(env_kwargs, split=split, shuffle=False))
-        if placement != "own":
+        if placement == "hold":
+            if hold_after is None:
+                distance = own.attention.distance[1:]  # glimpses 2 .. n
+                hold_after = 2 + int(np.argmin(distance))
+            if hold_after >= len(own.attention.distance):
+                continue  # the nearest glimpse is the last: nothing to hold
+            venv = HoldGlimpses(venv, hold_after)
+        elif placement != "own":
             venv = fixed_glimpses(venv, POLICY_SEED, placement, std=0.2)
-        errors[placement] = evaluate(model, venv, episodes, deterministic=True).error_percent
+        result = evaluate(model, venv, episodes, deterministic=True)
+        if placement == "own":
+            own = result
+        errors[placement if placement != "hold" else f"hold from {hold_after}"] = result.error_percent
     return errors
 
 
@@ -60,13 +105,16 @@ def render(records: list[dict[str, Any]]) -> str:
              "Test error (%) over the whole test split (every image once, scene seed 12345, deterministic, M = 1) "
              "of each published RAM model with its own location policy, and with glimpses 2 .. n overwritten: "
              "at the digit's centre + N(0, 0.1^2) (*oracle*), around the image centre N(0, 0.2^2) (*centre*), "
-             "uniform (*random*). Same network and scenes; a diagnostic, not a paper figure. "
+             "uniform (*random*); *hold from K*: its own glimpses 2 .. K, every later one at glimpse K's location "
+             "(K: its glimpse nearest the digit on average). Same network and scenes; a diagnostic, not a paper figure. "
              "Generated by `benchmarks/forced_glimpses.py`; each record in `forced_glimpses.json` holds its "
              "command, date and machine.", "",
-             "| model | own | oracle | centre | random |", "|---|---:|---:|---:|---:|"]
+             "| model | own | oracle | centre | random | hold |", "|---|---:|---:|---:|---:|---:|"]
     for r in records:
         e = r["errors"]
-        lines.append(f"| {r['cell']} | {e['own']:.2f} | {e['oracle']:.2f} | {e['centre']:.2f} | {e['random']:.2f} |")
+        held = next((f"{v:.2f} (from {k.split()[-1]})" for k, v in e.items() if k.startswith("hold")), "")
+        lines.append(f"| {r['cell']} | {e['own']:.2f} | {e['oracle']:.2f} | {e['centre']:.2f} | {e['random']:.2f} "
+                     f"| {held} |")
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="+", default=None, help="cells of models/index.json (default: the 60x60 "
                                                                  "and 100x100 MNIST RAM cells)")
+    parser.add_argument("--hold-after", type=int, default=None,
+                        help="the glimpse the hold column holds from (default: each model's nearest the digit)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     parser.add_argument("--quick", action="store_true", help="a tiny model on toy data, temp folder (CI)")
@@ -86,8 +136,6 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     out = out_folder(args.out, args.quick, __file__)
     if args.quick:
-        import numpy as np
-
         rng = np.random.default_rng(0)
         toy = ((rng.random((60, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(60) % 10)
         kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
@@ -105,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         cells = [(name, RAM.load(RESULTS / by_cell[name]["path"], device="cpu"), by_cell[name]["env_id"],
                   by_cell[name]["env_kwargs"], 10_000, "test") for name in wanted]
     for name, model, env_id, kwargs, episodes, split in cells:
-        errors = score(model, env_id, kwargs, episodes, split=split)
+        errors = score(model, env_id, kwargs, episodes, split=split, hold_after=args.hold_after)
         print(f"{name}: " + ", ".join(f"{k} {v:.2f}%" for k, v in errors.items()), flush=True)
         record = dict(cell=name, env_id=env_id, env_kwargs={k: v for k, v in kwargs.items() if k != "dataset"},
                       errors=errors, episodes=episodes, **provenance(__file__, argv))

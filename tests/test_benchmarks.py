@@ -585,9 +585,49 @@ def test_forced_glimpses_quick(tmp_path):
     fg = load_script("forced_glimpses")
     fg.main(["--quick", "--out", str(tmp_path)])
     record = json.loads((tmp_path / "forced_glimpses.json").read_text())["records"][0]
-    assert set(record["errors"]) == set(fg.PLACEMENTS) and record["episodes"] == 60
+    fixed = set(fg.PLACEMENTS) - {"hold"}
+    held = set(record["errors"]) - fixed
+    assert fixed <= set(record["errors"]) and len(held) <= 1 and record["episodes"] == 60
+    assert all(k.startswith("hold from ") for k in held)
     assert all(0 <= e <= 100 for e in record["errors"].values())
     assert "| quick |" in (tmp_path / "forced_glimpses.md").read_text()
+
+
+def test_hold_glimpses_repeats_the_held_glimpse_and_keeps_the_rest():
+    import gymnasium as gym
+
+    fg = load_script("forced_glimpses")
+
+    class Recorder:  # a 2-env VecEnv whose episodes last 5 actions; it records the actions it is given
+        num_envs, render_mode = 2, None
+        observation_space = gym.spaces.Box(0, 1, (1,))
+        action_space = gym.spaces.Box(-1, 1, (3,))
+
+        def __init__(self):
+            self.t, self.seen = 0, []
+
+        def reset(self):
+            return np.zeros((2, 1))
+
+        def step_async(self, actions):
+            self.seen.append(actions.copy())
+
+        def step_wait(self):
+            self.t += 1
+            done = np.full(2, self.t % 5 == 0)
+            return np.zeros((2, 1)), np.zeros(2), done, [{}, {}]
+
+    venv = fg.HoldGlimpses(Recorder(), after=4)  # glimpses 2, 3, 4 own; 5 and 6 at glimpse 4's location
+    venv.reset()
+    for step in range(10):
+        venv.step_async(np.array([[step, -step, 7.0], [10 + step, step, 8.0]], np.float32))
+        venv.step_wait()
+    seen = np.array(venv.venv.seen)
+    for episode in (0, 5):  # the second episode holds its own glimpse 4, not the first episode's
+        np.testing.assert_array_equal(seen[episode:episode + 3, 0, 0], np.arange(episode, episode + 3))
+        np.testing.assert_array_equal(seen[episode + 3:episode + 5, :, :2],
+                                      np.repeat(seen[episode + 2:episode + 3, :, :2], 2, axis=0))
+    assert (seen[:, 0, 2] == 7.0).all() and (seen[:, 1, 2] == 8.0).all()  # the class and game parts untouched
 
 
 def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_settings():
