@@ -35,7 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.config import VALIDATION_SEED
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
-from benchmarks.settings import POLICY_KEYS, parse_setting
+from benchmarks.settings import POLICY_KEYS, parse_setting, record_key, record_order
 
 ENV_KEYS = ("screen_size", "paddle_width", "ball_speed", "glimpse_size", "n_scales", "initial_location")
 SMALL_SCREEN = dict(screen_size=8, glimpse_size=2)
@@ -99,14 +99,6 @@ def collapsed(record: dict[str, Any], entropy_below: float, margin: float) -> bo
     chance = env.get("paddle_width", 2) / env["screen_size"]
     return any(p is not None and p["entropy"] < entropy_below and p["train_catch"] < chance + margin
                for p in record["points"])
-
-
-def _key(r):
-    return r["env_id"], r["setting_text"], r["seed"], r["timesteps"]
-
-
-def _order(r):
-    return r["env_id"], r["timesteps"], r["setting_text"], r["seed"]
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -178,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
                   + ", ".join(f"{p['entropy']:.2f}" if p else "-" for p in rec["points"])
                   + f", collapsed {rec['collapsed']}", flush=True)
             with locked(path):
-                merged = merge_records(path, [rec], key=_key, order=_order)
+                merged = merge_records(path, [rec], key=record_key, order=record_order)
                 (out / "catch_robustness.md").write_text(render(merged))
 
 

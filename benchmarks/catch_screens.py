@@ -30,7 +30,7 @@ from typing import Any
 
 from agents.config import VALIDATION_SEED
 from benchmarks.glimpse_placement import fixed_glimpses
-from benchmarks.settings import POLICY_KEYS, parse_setting
+from benchmarks.settings import POLICY_KEYS, parse_setting, record_key, record_order
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 ENV_KEYS = ("screen_size", "paddle_width", "ball_speed", "glimpse_size", "n_scales", "initial_location")
@@ -69,14 +69,6 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     return dict(catch_rate=result.rate, ci_low=result.ci_low, ci_high=result.ci_high, games=games,
                 attention=result.attention.as_dict(), train_seconds=round(train_s, 1), hyper=hyper,
                 env_kwargs=env_kwargs, locations=locations)
-
-
-def _key(r):
-    return r["env_id"], r["setting_text"], r["seed"], r["timesteps"]
-
-
-def _order(r):
-    return r["env_id"], r["timesteps"], r["setting_text"], r["seed"]
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -171,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"{rec['attention']['summary']['distance']:.2f} px (centre "
                   f"{rec['attention']['summary']['centre_distance']:.2f})", flush=True)
             with locked(path):
-                merged = merge_records(path, [rec], key=_key, order=_order)
+                merged = merge_records(path, [rec], key=record_key, order=record_order)
                 (out / "catch_screens.md").write_text(render(merged))
 
 

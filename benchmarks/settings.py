@@ -25,3 +25,13 @@ def parse_setting(text: str) -> dict[str, Any]:
         except (ValueError, SyntaxError):
             out[key.strip()] = value.strip()
     return out
+
+
+def record_key(record: dict[str, Any]) -> tuple:
+    """A screened setting's record is one per env, setting, seed and budget (a rerun replaces it)."""
+    return record["env_id"], record["setting_text"], record["seed"], record["timesteps"]
+
+
+def record_order(record: dict[str, Any]) -> tuple:
+    """The order a screen's results file lists its records in: by env, budget, setting, seed."""
+    return record["env_id"], record["timesteps"], record["setting_text"], record["seed"]
