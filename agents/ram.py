@@ -82,7 +82,13 @@ class RAM(BaseAlgorithm):
             paper: with SGD our model stayed near chance on MNIST where Adam learned, at the same small
             budget (the README's optimiser check), so Adam is the default.
         n_envs: episodes per batch when ``env`` is an id (20 = the paper's minibatch).
-        location_std: the fixed standard deviation of the Gaussian location policy.
+        location_std: the standard deviation of the Gaussian location policy (fixed, the paper's, unless
+            ``location_std_final`` is set: then the value it starts from).
+        location_std_final: anneal the location std linearly over training from ``location_std`` to this (None,
+            the default: fixed, the paper's). Beyond the paper: a wide policy early explores far from the mean (the
+            fixed small std only ever probes next to it) and a narrow one late trains on the glimpses it will be
+            scored with (evaluation places them at the mean). Set per update from training progress, so a resumed
+            run continues the same schedule.
         hybrid: add the supervised cross-entropy on the final class (classification tasks).
             ``"auto"``: on when the env's observation is a classification task's (reads ``label``).
         core: ``"rnn"``, ``"lstm"`` or ``"gru"`` (shortcut for ``policy_kwargs["core"]``): the *kind* of the
@@ -164,6 +170,7 @@ class RAM(BaseAlgorithm):
 
     def __init__(self, policy: str | type[RAMPolicy], env: GymEnv | str | None, learning_rate: Any = 1e-3,
                  lr_decay: str = "linear", optimizer: str = "adam", n_envs: int = 20, location_std: float = 0.1,
+                 location_std_final: float | None = None,
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
                  entropy_coef: float = 0.0, entropy_floor: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
                  reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
@@ -215,6 +222,9 @@ class RAM(BaseAlgorithm):
                          support_multi_env=True, supported_action_spaces=(spaces.Box,))
         self.optimizer_name = optimizer
         self.location_std = float(location_std)
+        if location_std_final is not None and not location_std_final > 0:
+            raise ValueError(f"location_std_final must be > 0 or None, got {location_std_final}")
+        self.location_std_final = None if location_std_final is None else float(location_std_final)
         self.hybrid = hybrid
         self.core = core
         self.max_grad_norm = max_grad_norm
@@ -260,6 +270,7 @@ class RAM(BaseAlgorithm):
         kwargs.setdefault("optimizer_class", torch.optim.SGD if self.optimizer_name == "sgd" else torch.optim.Adam)
         self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
         self.policy = self.policy.to(self.device)
+        self._update_location_std()  # a loaded model gets the std it had reached, not the schedule's start
 
     # ------------------------------------------------------------------ training
     def learn(self: SelfRAM, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 10,
@@ -286,6 +297,7 @@ class RAM(BaseAlgorithm):
             self.policy.set_training_mode(True)
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
             self._update_learning_rate(self.policy.optimizer)
+            self._update_location_std()
             callback.on_rollout_start()
             batch = collect(self, env, callback)  # one batch of episodes, the graph kept for backprop through time
             continue_training = not batch.stopped
@@ -381,6 +393,13 @@ class RAM(BaseAlgorithm):
         for optimizer in optimizers if isinstance(optimizers, list) else [optimizers]:
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
+
+    def _update_location_std(self) -> None:
+        """The location std for this batch: ``location_std`` to ``location_std_final`` linearly over progress."""
+        final = getattr(self, "location_std_final", None)  # checkpoints from before the option have none
+        if final is not None:
+            done = 1.0 - self._current_progress_remaining
+            self.policy.location_std = self.location_std + (final - self.location_std) * done
 
     def _dump_logs(self) -> None:
         elapsed = max((time.time_ns() - self.start_time) / 1e9, 1e-9)

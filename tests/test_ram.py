@@ -125,6 +125,26 @@ def test_save_load_round_trips_predictions_exactly(tmp_path):
         assert "policy.optimizer.pth" in again.namelist() and "policy.optimizer.pth" not in small_zip.namelist()
 
 
+def test_location_std_anneals_linearly_per_batch_and_a_loaded_model_keeps_the_std_reached(tmp_path):
+    model = small_model(location_std=0.4, location_std_final=0.1)
+    seen = []
+
+    class Record(BaseCallback):
+        def _on_rollout_start(self) -> None:
+            seen.append(self.model.policy.location_std)
+
+        def _on_step(self) -> bool:
+            return True
+
+    model.learn(8 * 3 * 10, callback=Record())  # 10 batches of 8 episodes x 3 glimpses
+    np.testing.assert_allclose(seen, [0.4 - 0.3 * k / 10 for k in range(10)])
+    model.save(tmp_path / "m")
+    assert RAM.load(tmp_path / "m.zip", device="cpu").policy.location_std == pytest.approx(0.13)
+    assert small_model(location_std=0.4).policy.location_std == 0.4  # no schedule: fixed, the paper's
+    with pytest.raises(ValueError, match="location_std_final"):
+        small_model(location_std_final=0.0)
+
+
 def test_predict_follows_sb3_recurrent_contract_and_evaluate_policy_works():
     model = small_model()
     venv = model.get_env()
