@@ -41,7 +41,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
-from stable_baselines3.common.utils import safe_mean
+from stable_baselines3.common.utils import LinearSchedule, safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
@@ -398,8 +398,7 @@ class RAM(BaseAlgorithm):
         """The location std for this batch: ``location_std`` to ``location_std_final`` linearly over progress."""
         final = getattr(self, "location_std_final", None)  # checkpoints from before the option have none
         if final is not None:
-            done = 1.0 - self._current_progress_remaining
-            self.policy.location_std = self.location_std + (final - self.location_std) * done
+            self.policy.location_std = LinearSchedule(self.location_std, final, 1.0)(self._current_progress_remaining)
 
     def _dump_logs(self) -> None:
         elapsed = max((time.time_ns() - self.start_time) / 1e9, 1e-9)
