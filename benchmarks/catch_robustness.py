@@ -35,7 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.config import VALIDATION_SEED
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
-from benchmarks.settings import POLICY_KEYS, parse_setting, record_key, record_order
+from benchmarks.settings import POLICY_KEYS, parse_setting, record_key, record_order, setting_label
 
 ENV_KEYS = ("screen_size", "paddle_width", "ball_speed", "glimpse_size", "n_scales", "initial_location")
 SMALL_SCREEN = dict(screen_size=8, glimpse_size=2)
@@ -113,7 +113,7 @@ def render(records: list[dict[str, Any]]) -> str:
              "date and machine.", ""]
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in records:
-        groups.setdefault((r["env_id"], r["timesteps"], r["setting_text"]), []).append(r)
+        groups.setdefault((r["env_id"], r["timesteps"], setting_label(r, records)), []).append(r)
     for (env_id, timesteps, text), rs in groups.items():
         rule = rs[0]["collapse_rule"]
         at = rs[0]["at"]

@@ -30,7 +30,7 @@ from typing import Any
 
 from agents.config import VALIDATION_SEED
 from benchmarks.glimpse_placement import fixed_glimpses
-from benchmarks.settings import POLICY_KEYS, parse_setting, record_key, record_order
+from benchmarks.settings import POLICY_KEYS, parse_setting, record_key, record_order, setting_label
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 ENV_KEYS = ("screen_size", "paddle_width", "ball_speed", "glimpse_size", "n_scales", "initial_location")
@@ -84,7 +84,7 @@ def render(records: list[dict[str, Any]]) -> str:
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in records:
         a = r["attention"]["summary"]
-        lines.append(f"| {r['env_id']} | {r['setting_text']} | {r['seed']} | {r['timesteps'] / 1e6:g}M "
+        lines.append(f"| {r['env_id']} | {setting_label(r, records)} | {r['seed']} | {r['timesteps'] / 1e6:g}M "
                      f"| {100 * r['catch_rate']:.1f}% ({100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}) "
                      f"| {a['distance']:.2f} / {a['centre_distance']:.2f} "
                      f"| {100 * a['hit_rate']:.0f}% / {100 * a['centre_hit_rate']:.0f}% "

@@ -707,3 +707,23 @@ def test_env_throughput_single_quick_times_the_given_ids(tmp_path):
     assert [r["env_id"] for r in rows] == ["RAM-Catch-v0", "RAM-Catch48-v0"]
     assert all(r["steps_per_s"]["this checkout"] > 100 for r in rows)
     assert "| RAM-Catch-v0 |" in (tmp_path / "env_throughput_single.md").read_text()
+
+
+def test_a_screen_rerun_after_a_default_changed_is_kept_beside_the_older_record_and_labelled_by_the_difference(
+        tmp_path):
+    from benchmarks.results_io import merge_records
+    from benchmarks.settings import record_key, record_order, setting_label
+
+    def record(entropy: float, rate: float) -> dict:
+        return dict(env_id="RAM-Catch-v0", setting_text="screen_size=12", seed=0, timesteps=1000,
+                    hyper=dict(entropy_coef=entropy, n_envs=16), catch_rate=rate)
+
+    path = tmp_path / "screen.json"
+    merge_records(path, [record(0.01, 0.5)], record_key, record_order)
+    merged = merge_records(path, [record(0.03, 0.7)], record_key, record_order)
+    assert [r["catch_rate"] for r in merged] == [0.5, 0.7]
+    assert [setting_label(r, merged) for r in merged] == ["screen_size=12 (entropy_coef=0.01)",
+                                                          "screen_size=12 (entropy_coef=0.03)"]
+    merged = merge_records(path, [record(0.03, 0.9)], record_key, record_order)  # same settings: replaced
+    assert [r["catch_rate"] for r in merged] == [0.5, 0.9]
+    assert setting_label(merged[1], merged[1:]) == "screen_size=12"
