@@ -13,8 +13,8 @@ named values overridden, on every seed, and records per seed:
 - whether the run *collapsed*: its entropy fell below ``--collapse-entropy`` at one of the ``--at`` points while
   its training catch rate there was still within ``--chance-margin`` of chance (``paddle_width / screen_size``).
 
-Results are merged into ``<out>/catch_robustness.json`` (one record per env settings, setting, seed and budget)
-and ``<out>/catch_robustness.md`` is rewritten from all records, one row per setting (every seed's figures).
+Results are merged into ``<out>/catch_robustness.json`` (one record per env settings, setting, seed, budget and
+resolved hyperparameters) and ``<out>/catch_robustness.md`` is rewritten from all records, one row per setting (every seed's figures).
 
 Usage::
 

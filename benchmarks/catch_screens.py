@@ -10,7 +10,8 @@ covers the whole screen when centred), where a run takes minutes instead of hour
 (and plays) with every glimpse placed at the ball (:func:`benchmarks.glimpse_placement.fixed_glimpses`): the
 ceiling of perfect tracking, as the paper tables' oracle rows are for the digit; ``locations=centre`` the floor.
 
-Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed and budget) and
+Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed, budget and resolved
+hyperparameters: a rerun after a default changed sits beside the older record) and
 ``<out>/catch_screens.md`` is rewritten from all records.
 
 Usage::
