@@ -14,7 +14,8 @@ named values overridden, on every seed, and records per seed:
   its training catch rate there was still within ``--chance-margin`` of chance (``paddle_width / screen_size``).
 
 Results are merged into ``<out>/catch_robustness.json`` (one record per env settings, setting, seed, budget and
-resolved hyperparameters) and ``<out>/catch_robustness.md`` is rewritten from all records, one row per setting (every seed's figures).
+resolved hyperparameters) and ``<out>/catch_robustness.md`` is rewritten from all records, one row per setting
+(every seed's figures).
 
 Usage::
 
