@@ -1,0 +1,163 @@
+"""What REINFORCE tells a trained RAM's location policy, per glimpse: is there a signal toward the digit?
+
+For each model, paths are sampled as in training (the Gaussian location policy at the model's own std) on the
+validation split ``train[55000:]``, and for every chosen glimpse k = 2 .. n this records the per-episode
+REINFORCE estimate of how the expected reward changes when the location mean mu moves toward the digit:
+
+    s = (R - b) * ((l - mu) / sigma^2) . u,    u = the unit vector from mu to the digit's centre
+
+(``R`` the episode's reward, ``b`` the model's baseline at the step that chose ``l``; with ``--reward
+log_likelihood``, ``R`` is the log-probability the final logits give the true class, ``RAM(location_reward=
+"log_likelihood")``'s, and ``b`` its mean over the batch, since the model's baseline learned the 0/1 reward). Its mean over episodes is
+d E[R] / d mu along u, reported per 10 px of image (for the 0/1 reward, of P(correct)); with its standard error and the signal-to-noise ratio of
+one batch of 100 episodes (mean / std * 10), which is what one update sees. A mean near 0 within its error
+means the reward no longer says where that glimpse should go, so nothing holds its mean on the digit.
+
+Results: ``<out>/location_signal.json`` (records with command, date, machine) and ``location_signal.md``.
+
+Usage::
+
+    python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend
+    python -m benchmarks.location_signal --quick            # CI smoke test: a tiny model, temp folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
+
+VALIDATION = "train[55000:]"
+SCENE_SEED = 3  # the scenes' seed; the paths' draws come from torch's generator, seeded with it too
+
+
+REWARDS = ("success", "log_likelihood")
+
+
+def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs: int = 1000,
+           split: str = VALIDATION, reward: str = "success") -> dict[str, list[float]]:
+    """Per chosen glimpse (2 .. n): mean distance of mu to the digit (px), the signal's mean per 10 px, its
+    standard error, and the SNR of a batch of 100 episodes (see the module docstring)."""
+    import torch
+
+    from ram_env import make_sb3_vec_env
+
+    if reward not in REWARDS:
+        raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+    torch.manual_seed(SCENE_SEED)
+    policy, std = model.policy, float(model.policy.location_std)
+    n_envs = min(n_envs, episodes)
+    env = make_sb3_vec_env(env_id, n_envs=n_envs, seed=SCENE_SEED, monitor=False,
+                           env_kwargs=dict(env_kwargs, split=split))
+    half = np.array(env.get_attr("image_shape")[0][::-1], np.float64) / 2  # (W/2, H/2) px per location unit
+    samples, distances = [], []
+    for _ in range(max(episodes // n_envs, 1)):
+        obs = env.reset()
+        target = np.array([info["target_center"] for info in env.reset_infos], np.float64)
+        state, steps = policy.initial_state(n_envs), []
+        with torch.no_grad():
+            while True:
+                out = policy(torch.as_tensor(obs["glimpse"]), torch.as_tensor(obs["location"]), state)
+                act = policy.act(out)
+                state = out.state
+                steps.append((out.location_mean.double().numpy(), act.location.double().numpy(),
+                              out.baseline.double().numpy()))
+                obs, rewards, dones, infos = env.step(policy.encode_action(act.location, act.choice))
+                if dones.all():
+                    break
+        if reward == "log_likelihood":
+            labels = torch.as_tensor([info["label"] for info in infos])
+            rewards = out.logits.log_softmax(dim=1).gather(1, labels[:, None])[:, 0].double().numpy()
+            steps = [(mu, location, np.full_like(b, rewards.mean())) for mu, location, b in steps]
+        per_glimpse, dist = [], []
+        for mu, location, baseline in steps[:-1]:  # the last step's location is never used
+            toward = (target - mu) * half  # px
+            norm = np.linalg.norm(toward, axis=1, keepdims=True)
+            u = toward / np.maximum(norm, 1e-9)
+            score = ((location - mu) / std ** 2 / half * u).sum(axis=1)  # d log pi / d mu along u, per px
+            per_glimpse.append((rewards - baseline) * score * 10)  # per 10 px
+            dist.append(norm[:, 0])
+        samples.append(np.stack(per_glimpse))
+        distances.append(np.stack(dist))
+    s, d = np.concatenate(samples, axis=1), np.concatenate(distances, axis=1)  # (n - 1, episodes)
+    mean, sd = s.mean(axis=1), s.std(axis=1)
+    return dict(distance_px=d.mean(axis=1).tolist(), signal_per_10px=mean.tolist(),
+                stderr=(sd / np.sqrt(s.shape[1])).tolist(), snr_batch100=(mean / sd * 10).tolist())
+
+
+def render(records: list[dict[str, Any]]) -> str:
+    lines = ["# The REINFORCE signal toward the digit, per glimpse, at trained models", "",
+             "Per chosen glimpse k: the mean distance (px) of the location mean mu from the digit's centre, and the "
+             "REINFORCE estimate of d P(correct) / d mu toward the digit, per 10 px of image (mean +- standard error "
+             f"over the episodes; paths sampled at the model's own location std on the validation split {VALIDATION}, "
+             "scene seed 3), with the signal-to-noise ratio one batch of 100 episodes sees. Generated by "
+             "`benchmarks/location_signal.py`; each record in `location_signal.json` holds its command, date and "
+             "machine.", ""]
+    for r in records:
+        reward = r.get("reward", "success")
+        lines += [f"## {r['cell']}, reward {reward} ({r['episodes']} episodes, std {r['location_std']:g})", "",
+                  "| glimpse | distance of mu (px) | signal per 10 px | batch-100 SNR |", "|---:|---:|---:|---:|"]
+        for k, (d, m, e, q) in enumerate(zip(r["distance_px"], r["signal_per_10px"], r["stderr"],
+                                             r["snr_batch100"]), start=2):
+            lines.append(f"| {k} | {d:.1f} | {m:+.4f} +- {e:.4f} | {q:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", nargs="+", default=None, help="cells of models/index.json")
+    parser.add_argument("--episodes", type=int, default=10_000)
+    parser.add_argument("--reward", choices=REWARDS, default="success",
+                        help="the reward REINFORCE would see (default: the env's 0/1, the paper's)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
+    parser.add_argument("--quick", action="store_true", help="a tiny model on toy data, temp folder (CI)")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from agents.ram import RAM
+
+    torch.set_num_threads(args.threads)
+    out = out_folder(args.out, args.quick, __file__)
+    if args.quick:
+        rng = np.random.default_rng(0)
+        toy = ((rng.random((60, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(60) % 10)
+        kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
+        model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=10, env_kwargs=dict(kwargs, split="train"), seed=0)
+        model.learn(600)
+        cells = [("quick", model, "RAM-MNIST-v0", kwargs, "train")]  # a toy dataset is one split
+        episodes = 40
+    elif not args.cells:
+        raise SystemExit("name the models: --cells CELL [CELL ...] (see benchmarks/results/models/index.md)")
+    else:
+        by_cell = {c["cell"]: c for c in json.loads((RESULTS / "models" / "index.json").read_text())}
+        unknown = sorted(set(args.cells) - set(by_cell))
+        if unknown:
+            raise SystemExit(f"unknown cell(s) {unknown}; see benchmarks/results/models/index.md")
+        cells = [(name, RAM.load(RESULTS / by_cell[name]["path"], device="cpu"), by_cell[name]["env_id"],
+                  by_cell[name]["env_kwargs"], VALIDATION) for name in args.cells]
+        episodes = args.episodes
+    for name, model, env_id, kwargs, split in cells:
+        figures = signal(model, env_id, kwargs, episodes, split=split, reward=args.reward)
+        print(f"{name}: " + ", ".join(f"glimpse {k} {m:+.4f} +- {e:.4f}" for k, (m, e) in
+                                      enumerate(zip(figures["signal_per_10px"], figures["stderr"]), start=2)), flush=True)
+        record = dict(cell=name, env_id=env_id, env_kwargs={k: v for k, v in kwargs.items() if k != "dataset"},
+                      location_std=float(model.policy.location_std), episodes=episodes, reward=args.reward, **figures,
+                      **provenance(__file__, argv))
+        path = out / "location_signal.json"
+        with locked(path):
+            merged = merge_records(path, [record], key=lambda r: (r["cell"], r.get("reward", "success")),
+                                   order=lambda r: (r["cell"], r.get("reward", "success")))
+            (out / "location_signal.md").write_text(render(merged))
+    print(f"wrote {out / 'location_signal.md'}")
+
+
+if __name__ == "__main__":
+    main()
