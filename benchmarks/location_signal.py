@@ -8,7 +8,9 @@ REINFORCE estimate of how the expected reward changes when the location mean mu 
 
 (``R`` the episode's reward, ``b`` the model's baseline at the step that chose ``l``; with ``--reward
 log_likelihood``, ``R`` is the log-probability the final logits give the true class, ``RAM(location_reward=
-"log_likelihood")``'s, and ``b`` its mean over the batch, since the model's baseline learned the 0/1 reward). Its mean over episodes is
+"log_likelihood")``'s, and ``b`` its mean over the batch, since the model's baseline learned the 0/1 reward; with
+``--baseline scene``, each scene is shown to two paths and ``b`` is the other path's ``R``, as
+``RAM(paths_per_scene=2)`` trains). Its mean over episodes is
 d E[R] / d mu along u, reported per 10 px of image (for the 0/1 reward, of P(correct)); with its standard error and the signal-to-noise ratio of
 one batch of 100 episodes (mean / std * 10), which is what one update sees. A mean near 0 within its error
 means the reward no longer says where that glimpse should go, so nothing holds its mean on the digit.
@@ -18,6 +20,7 @@ Results: ``<out>/location_signal.json`` (records with command, date, machine) an
 Usage::
 
     python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend
+    python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend --location-std 0.4 --baseline scene
     python -m benchmarks.location_signal --quick            # CI smoke test: a tiny model, temp folder
 """
 
@@ -37,10 +40,12 @@ SCENE_SEED = 3  # the scenes' seed; the paths' draws come from torch's generator
 
 
 REWARDS = ("success", "log_likelihood")
+BASELINES = ("learned", "scene")
 
 
 def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs: int = 1000,
-           split: str = VALIDATION, reward: str = "success") -> dict[str, list[float]]:
+           split: str = VALIDATION, reward: str = "success", baseline: str = "learned",
+           location_std: float | None = None) -> dict[str, list[float]]:
     """Per chosen glimpse (2 .. n): mean distance of mu to the digit (px), the signal's mean per 10 px, its
     standard error, and the SNR of a batch of 100 episodes (see the module docstring)."""
     import torch
@@ -49,11 +54,17 @@ def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs
 
     if reward not in REWARDS:
         raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+    repeats = 2 if baseline == "scene" else 1
     torch.manual_seed(SCENE_SEED)
-    policy, std = model.policy, float(model.policy.location_std)
+    policy = model.policy
+    if location_std is not None:
+        policy.location_std = float(location_std)
+    std = float(policy.location_std)
     n_envs = min(n_envs, episodes)
     env = make_sb3_vec_env(env_id, n_envs=n_envs, seed=SCENE_SEED, monitor=False,
-                           env_kwargs=dict(env_kwargs, split=split))
+                           env_kwargs=dict(env_kwargs, split=split, scene_repeats=repeats))
     half = np.array(env.get_attr("image_shape")[0][::-1], np.float64) / 2  # (W/2, H/2) px per location unit
     samples, distances = [], []
     for _ in range(max(episodes // n_envs, 1)):
@@ -74,13 +85,16 @@ def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs
             labels = torch.as_tensor([info["label"] for info in infos])
             rewards = out.logits.log_softmax(dim=1).gather(1, labels[:, None])[:, 0].double().numpy()
             steps = [(mu, location, np.full_like(b, rewards.mean())) for mu, location, b in steps]
+        if baseline == "scene":  # envs 2k and 2k + 1 share scene k: each path's baseline is the other's return
+            other = rewards.reshape(-1, 2)[:, ::-1].reshape(-1)
+            steps = [(mu, location, other) for mu, location, _ in steps]
         per_glimpse, dist = [], []
-        for mu, location, baseline in steps[:-1]:  # the last step's location is never used
+        for mu, location, b in steps[:-1]:  # the last step's location is never used
             toward = (target - mu) * half  # px
             norm = np.linalg.norm(toward, axis=1, keepdims=True)
             u = toward / np.maximum(norm, 1e-9)
             score = ((location - mu) / std ** 2 / half * u).sum(axis=1)  # d log pi / d mu along u, per px
-            per_glimpse.append((rewards - baseline) * score * 10)  # per 10 px
+            per_glimpse.append((rewards - b) * score * 10)  # per 10 px
             dist.append(norm[:, 0])
         samples.append(np.stack(per_glimpse))
         distances.append(np.stack(dist))
@@ -88,6 +102,10 @@ def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs
     mean, sd = s.mean(axis=1), s.std(axis=1)
     return dict(distance_px=d.mean(axis=1).tolist(), signal_per_10px=mean.tolist(),
                 stderr=(sd / np.sqrt(s.shape[1])).tolist(), snr_batch100=(mean / sd * 10).tolist())
+
+
+def _key(record: dict[str, Any]) -> tuple[str, str, str, float]:
+    return record["cell"], record.get("reward", "success"), record.get("baseline", "learned"), record["location_std"]
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -99,8 +117,9 @@ def render(records: list[dict[str, Any]]) -> str:
              "`benchmarks/location_signal.py`; each record in `location_signal.json` holds its command, date and "
              "machine.", ""]
     for r in records:
-        reward = r.get("reward", "success")
-        lines += [f"## {r['cell']}, reward {reward} ({r['episodes']} episodes, std {r['location_std']:g})", "",
+        reward, baseline = r.get("reward", "success"), r.get("baseline", "learned")
+        lines += [f"## {r['cell']}, reward {reward}, baseline {baseline} ({r['episodes']} episodes, std "
+                  f"{r['location_std']:g})", "",
                   "| glimpse | distance of mu (px) | signal per 10 px | batch-100 SNR |", "|---:|---:|---:|---:|"]
         for k, (d, m, e, q) in enumerate(zip(r["distance_px"], r["signal_per_10px"], r["stderr"],
                                              r["snr_batch100"]), start=2):
@@ -115,6 +134,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("--reward", choices=REWARDS, default="success",
                         help="the reward REINFORCE would see (default: the env's 0/1, the paper's)")
+    parser.add_argument("--baseline", choices=BASELINES, default="learned",
+                        help="what R is compared with: the model's learned baseline, or the other path on the scene")
+    parser.add_argument("--location-std", type=float, default=None,
+                        help="sample the paths at this std instead of the model's own")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     parser.add_argument("--quick", action="store_true", help="a tiny model on toy data, temp folder (CI)")
@@ -145,16 +168,17 @@ def main(argv: list[str] | None = None) -> None:
                   by_cell[name]["env_kwargs"], VALIDATION) for name in args.cells]
         episodes = args.episodes
     for name, model, env_id, kwargs, split in cells:
-        figures = signal(model, env_id, kwargs, episodes, split=split, reward=args.reward)
+        figures = signal(model, env_id, kwargs, episodes, split=split, reward=args.reward, baseline=args.baseline,
+                         location_std=args.location_std)
         print(f"{name}: " + ", ".join(f"glimpse {k} {m:+.4f} +- {e:.4f}" for k, (m, e) in
                                       enumerate(zip(figures["signal_per_10px"], figures["stderr"]), start=2)), flush=True)
         record = dict(cell=name, env_id=env_id, env_kwargs={k: v for k, v in kwargs.items() if k != "dataset"},
-                      location_std=float(model.policy.location_std), episodes=episodes, reward=args.reward, **figures,
+                      location_std=float(model.policy.location_std), episodes=episodes, reward=args.reward,
+                      baseline=args.baseline, **figures,
                       **provenance(__file__, argv))
         path = out / "location_signal.json"
         with locked(path):
-            merged = merge_records(path, [record], key=lambda r: (r["cell"], r.get("reward", "success")),
-                                   order=lambda r: (r["cell"], r.get("reward", "success")))
+            merged = merge_records(path, [record], key=_key, order=_key)
             (out / "location_signal.md").write_text(render(merged))
     print(f"wrote {out / 'location_signal.md'}")
 
