@@ -1,19 +1,20 @@
-"""What REINFORCE tells a trained RAM's location policy, per glimpse: is there a signal toward the digit?
+"""What REINFORCE tells a trained RAM's location policy, per glimpse: is there a signal toward the target?
 
-For each model, paths are sampled as in training (the Gaussian location policy at the model's own std) on the
-validation split ``train[55000:]``, and for every chosen glimpse k = 2 .. n this records the per-episode
-REINFORCE estimate of how the expected reward changes when the location mean mu moves toward the digit:
+For each model, paths are sampled as in training (the Gaussian location policy at the model's own std, or
+``--location-std``; on classification tasks the validation split ``train[55000:]``), and for every chosen glimpse
+k = 2 .. n this records the per-episode REINFORCE estimate of how the expected reward changes when the location
+mean mu moves toward the target (the digit's centre; in Catch the ball on the screen that glimpse sees):
 
-    s = (R - b) * ((l - mu) / sigma^2) . u,    u = the unit vector from mu to the digit's centre
+    s = (R - b) * ((l - mu) / sigma^2) . u,    u = the unit vector from mu to the target
 
-(``R`` the episode's reward, ``b`` the model's baseline at the step that chose ``l``; with ``--reward
-log_likelihood``, ``R`` is the log-probability the final logits give the true class, ``RAM(location_reward=
-"log_likelihood")``'s, and ``b`` its mean over the batch, since the model's baseline learned the 0/1 reward; with
-``--baseline scene``, each scene is shown to two paths and ``b`` is the other path's ``R``, as
-``RAM(paths_per_scene=2)`` trains). Its mean over episodes is
-d E[R] / d mu along u, reported per 10 px of image (for the 0/1 reward, of P(correct)); with its standard error and the signal-to-noise ratio of
-one batch of 100 episodes (mean / std * 10), which is what one update sees. A mean near 0 within its error
-means the reward no longer says where that glimpse should go, so nothing holds its mean on the digit.
+``R`` is the episode's reward and ``b`` the model's baseline at the step that chose ``l``. Options (classification
+only): ``--reward log_likelihood`` makes ``R`` the log-probability the final logits give the true class
+(``RAM(location_reward="log_likelihood")``'s) and ``b`` its batch mean, since the model's baseline learned the 0/1
+reward; ``--baseline scene`` shows each scene to two paths and makes ``b`` the other path's ``R``, as
+``RAM(paths_per_scene=2)`` trains. The mean of ``s`` over episodes is d E[R] / d mu along u (for the 0/1 reward,
+of P(correct)), reported per 10 px of image, with its standard error and the signal-to-noise ratio of one batch
+of 100 episodes (mean / std * 10), which is what one update sees. A mean near 0 within its error means the
+reward no longer says where that glimpse should go, so nothing holds its mean on the target.
 
 Results: ``<out>/location_signal.json`` (records with command, date, machine) and ``location_signal.md``.
 
@@ -21,6 +22,7 @@ Usage::
 
     python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend
     python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend --location-std 0.4 --baseline scene
+    python -m benchmarks.location_signal --cells catch-RAM
     python -m benchmarks.location_signal --quick            # CI smoke test: a tiny model, temp folder
 """
 
@@ -63,14 +65,17 @@ def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs
         policy.location_std = float(location_std)
     std = float(policy.location_std)
     n_envs = min(n_envs, episodes)
-    env = make_sb3_vec_env(env_id, n_envs=n_envs, seed=SCENE_SEED, monitor=False,
-                           env_kwargs=dict(env_kwargs, split=split, scene_repeats=repeats))
+    classification = bool(model.hybrid)
+    if not classification and (reward, baseline) != ("success", "learned"):
+        raise ValueError("Catch has no label or scenes to repeat: its signal takes reward='success', baseline='learned'")
+    extra = dict(split=split, scene_repeats=repeats) if classification else {}
+    env = make_sb3_vec_env(env_id, n_envs=n_envs, seed=SCENE_SEED, monitor=False, env_kwargs=dict(env_kwargs, **extra))
+    key = "target_center" if classification else "ball_position"
     half = np.array(env.get_attr("image_shape")[0][::-1], np.float64) / 2  # (W/2, H/2) px per location unit
     samples, distances = [], []
     for _ in range(max(episodes // n_envs, 1)):
         obs = env.reset()
-        target = np.array([info["target_center"] for info in env.reset_infos], np.float64)
-        state, steps = policy.initial_state(n_envs), []
+        state, steps, targets = policy.initial_state(n_envs), [], []
         with torch.no_grad():
             while True:
                 out = policy(torch.as_tensor(obs["glimpse"]), torch.as_tensor(obs["location"]), state)
@@ -81,6 +86,8 @@ def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs
                 obs, rewards, dones, infos = env.step(policy.encode_action(act.location, act.choice))
                 if dones.all():
                     break
+                # Where the glimpse this location places should go: the digit, or the ball on the next screen.
+                targets.append(np.array([info[key] for info in infos], np.float64))
         if reward == "log_likelihood":
             labels = torch.as_tensor([info["label"] for info in infos])
             rewards = out.logits.log_softmax(dim=1).gather(1, labels[:, None])[:, 0].double().numpy()
@@ -89,7 +96,7 @@ def signal(model, env_id: str, env_kwargs: dict[str, Any], episodes: int, n_envs
             other = rewards.reshape(-1, 2)[:, ::-1].reshape(-1)
             steps = [(mu, location, other) for mu, location, _ in steps]
         per_glimpse, dist = [], []
-        for mu, location, b in steps[:-1]:  # the last step's location is never used
+        for (mu, location, b), target in zip(steps[:-1], targets):  # the last step's location is never used
             toward = (target - mu) * half  # px
             norm = np.linalg.norm(toward, axis=1, keepdims=True)
             u = toward / np.maximum(norm, 1e-9)
