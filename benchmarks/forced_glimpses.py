@@ -41,7 +41,8 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from agents.config import EVAL_SEED
 from benchmarks.glimpse_placement import ORACLE_STD, FixedGlimpses, fixed_glimpses
-from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
+from benchmarks.published_models import MODELS, load_cells, quick_model
+from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 POLICY_SEED = 7  # the fixed policies' own draws
 PLACEMENTS = ("own", "oracle", "centre", "random")  # then "hold from K" and "oracle from K" columns
@@ -165,27 +166,16 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from agents.ram import RAM
-
     torch.set_num_threads(args.threads)
     out = out_folder(args.out, args.quick, __file__)
     if args.quick:
-        rng = np.random.default_rng(0)
-        toy = ((rng.random((60, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(60) % 10)
-        kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
-        model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=10, env_kwargs=dict(kwargs, split="train"), seed=0)
-        model.learn(600)
-        cells = [("quick", model, "RAM-MNIST-v0", kwargs, 60, "train")]  # a toy dataset is one split
+        model, env_id, kwargs = quick_model()
+        cells = [("quick", model, env_id, kwargs, 60, "train")]
     else:
-        index = json.loads((RESULTS / "models" / "index.json").read_text())
+        index = json.loads((MODELS / "index.json").read_text())
         wanted = args.cells or [c["cell"] for c in index if c["dataset"] == "mnist" and c.get("task") in DEFAULT_TASKS
                                 and c.get("row", "").startswith("RAM-") and not c["row"].endswith(("random", "centre"))]
-        by_cell = {c["cell"]: c for c in index}
-        unknown = sorted(set(wanted) - set(by_cell))
-        if unknown:
-            raise SystemExit(f"unknown cell(s) {unknown}; see benchmarks/results/models/index.md")
-        cells = [(name, RAM.load(RESULTS / by_cell[name]["path"], device="cpu"), by_cell[name]["env_id"],
-                  by_cell[name]["env_kwargs"], 10_000, "test") for name in wanted]
+        cells = [(*cell, 10_000, "test") for cell in load_cells(wanted)]
     for name, model, env_id, kwargs, episodes, split in cells:
         errors = score(model, env_id, kwargs, episodes, split=split, hold_after=args.hold_after,
                        oracle_from=args.oracle_from)

@@ -29,13 +29,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.results_io import RESULTS, locked, merge_records, out_folder, provenance
+from benchmarks.published_models import load_cells, quick_model
+from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 VALIDATION = "train[55000:]"
 SCENE_SEED = 3  # the scenes' seed; the paths' draws come from torch's generator, seeded with it too
@@ -152,28 +152,15 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from agents.ram import RAM
-
     torch.set_num_threads(args.threads)
     out = out_folder(args.out, args.quick, __file__)
     if args.quick:
-        rng = np.random.default_rng(0)
-        toy = ((rng.random((60, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(60) % 10)
-        kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
-        model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=10, env_kwargs=dict(kwargs, split="train"), seed=0)
-        model.learn(600)
-        cells = [("quick", model, "RAM-MNIST-v0", kwargs, "train")]  # a toy dataset is one split
-        episodes = 40
+        model, env_id, kwargs = quick_model()
+        cells, episodes = [("quick", model, env_id, kwargs, "train")], 40
     elif not args.cells:
         raise SystemExit("name the models: --cells CELL [CELL ...] (see benchmarks/results/models/index.md)")
     else:
-        by_cell = {c["cell"]: c for c in json.loads((RESULTS / "models" / "index.json").read_text())}
-        unknown = sorted(set(args.cells) - set(by_cell))
-        if unknown:
-            raise SystemExit(f"unknown cell(s) {unknown}; see benchmarks/results/models/index.md")
-        cells = [(name, RAM.load(RESULTS / by_cell[name]["path"], device="cpu"), by_cell[name]["env_id"],
-                  by_cell[name]["env_kwargs"], VALIDATION) for name in args.cells]
-        episodes = args.episodes
+        cells, episodes = [(*cell, VALIDATION) for cell in load_cells(args.cells)], args.episodes
     for name, model, env_id, kwargs, split in cells:
         figures = signal(model, env_id, kwargs, episodes, split=split, reward=args.reward, baseline=args.baseline,
                          location_std=args.location_std)

@@ -48,6 +48,34 @@ RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_in
                "_resume_state"]
 
 
+def load_cells(names: list[str]) -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """``(cell, model, env_id, env_kwargs)`` for published cells of ``models/index.json``; a clear exit naming
+    any cell the index lacks."""
+    from agents.ram import RAM
+
+    by_cell = {c["cell"]: c for c in json.loads((MODELS / "index.json").read_text())}
+    unknown = sorted(set(names) - set(by_cell))
+    if unknown:
+        raise SystemExit(f"unknown cell(s) {unknown}; see benchmarks/results/models/index.md")
+    return [(name, RAM.load(RESULTS / by_cell[name]["path"], device="cpu"), by_cell[name]["env_id"],
+             by_cell[name]["env_kwargs"]) for name in names]
+
+
+def quick_model() -> tuple[Any, str, dict[str, Any]]:
+    """A tiny RAM trained for a few batches on 60 random toy digits: the stand-in scripts' ``--quick`` runs score
+    instead of a published model. Returns ``(model, env_id, env_kwargs)``; the toy dataset is one split, "train"."""
+    import numpy as np
+
+    from agents.ram import RAM
+
+    rng = np.random.default_rng(0)
+    toy = ((rng.random((60, 28, 28)) > 0.7).astype(np.uint8) * 255, np.arange(60) % 10)
+    kwargs = dict(dataset=toy, image_size=60, n_glimpses=3, glimpse_size=8, n_scales=2)
+    model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=10, env_kwargs=dict(kwargs, split="train"), seed=0)
+    model.learn(600)
+    return model, "RAM-MNIST-v0", kwargs
+
+
 def cell_name(record: dict[str, Any]) -> str:
     return f"{record['dataset']}-{record['task']}-{record['row']}"
 
