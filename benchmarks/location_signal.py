@@ -23,6 +23,7 @@ Usage::
     python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend
     python -m benchmarks.location_signal --cells cluttered60-RAM-8g-attend --location-std 0.4 --baseline scene
     python -m benchmarks.location_signal --cells catch-RAM
+    python -m benchmarks.location_signal --runs runs/catch-seed0      # a ram train output folder
     python -m benchmarks.location_signal --quick            # CI smoke test: a tiny model, temp folder
 """
 
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.published_models import load_cells, quick_model
+from benchmarks.published_models import load_cells, load_runs, quick_model
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 VALIDATION = "train[55000:]"
@@ -138,6 +139,8 @@ def render(records: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="+", default=None, help="cells of models/index.json")
+    parser.add_argument("--runs", nargs="+", type=Path, default=None,
+                        help="ram train output folders (model.zip, summary.json), recorded by folder name")
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("--reward", choices=REWARDS, default="success",
                         help="the reward REINFORCE would see (default: the env's 0/1, the paper's)")
@@ -157,10 +160,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         model, env_id, kwargs = quick_model()
         cells, episodes = [("quick", model, env_id, kwargs, "train")], 40
-    elif not args.cells:
-        raise SystemExit("name the models: --cells CELL [CELL ...] (see benchmarks/results/models/index.md)")
+    elif not (args.cells or args.runs):
+        raise SystemExit("name the models: --cells CELL [CELL ...] (see benchmarks/results/models/index.md) or "
+                         "--runs FOLDER [FOLDER ...]")
     else:
-        cells, episodes = [(*cell, VALIDATION) for cell in load_cells(args.cells)], args.episodes
+        loaded = load_cells(args.cells or []) + load_runs(args.runs or [])
+        cells, episodes = [(*cell, VALIDATION) for cell in loaded], args.episodes
     for name, model, env_id, kwargs, split in cells:
         figures = signal(model, env_id, kwargs, episodes, split=split, reward=args.reward, baseline=args.baseline,
                          location_std=args.location_std)

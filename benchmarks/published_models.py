@@ -61,6 +61,23 @@ def load_cells(names: list[str]) -> list[tuple[str, Any, str, dict[str, Any]]]:
              by_cell[name]["env_kwargs"]) for name in names]
 
 
+def load_runs(folders: list[Path]) -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """``(folder name, model, env_id, env_kwargs)`` for ``ram train`` output folders (``model.zip`` and
+    ``summary.json``), as :func:`load_cells` gives for published cells; the training split is left out of the
+    kwargs, so the caller picks the split it scores on."""
+    from agents.ram import RAM
+
+    runs = []
+    for folder in map(Path, folders):
+        missing = [name for name in ("model.zip", "summary.json") if not (folder / name).exists()]
+        if missing:
+            raise SystemExit(f"{folder} is not a finished ram train run: it has no {' or '.join(missing)}")
+        summary = json.loads((folder / "summary.json").read_text())
+        kwargs = {k: v for k, v in summary.get("env_kwargs", {}).items() if k != "split"}
+        runs.append((folder.name, RAM.load(folder / "model.zip", device="cpu"), summary["env_id"], kwargs))
+    return runs
+
+
 def quick_model() -> tuple[Any, str, dict[str, Any]]:
     """A tiny RAM trained for a few batches on 60 random toy digits: the stand-in scripts' ``--quick`` runs score
     instead of a published model. Returns ``(model, env_id, env_kwargs)``; the toy dataset is one split, "train"."""

@@ -594,6 +594,22 @@ def test_location_signal_quick_is_seeded_and_names_its_reward(tmp_path):
         ls.signal(None, "RAM-MNIST-v0", {}, 10, reward="accuracy")
 
 
+@requires_mnist
+def test_location_signal_scores_a_ram_train_folder_and_names_what_it_lacks(tmp_path):
+    ls, pm = load_script("location_signal"), load_script("published_models")
+    model, env_id, kwargs = pm.quick_model()
+    run = tmp_path / "my-run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps(dict(env_id=env_id, env_kwargs={
+        **{k: v for k, v in kwargs.items() if k != "dataset"}, "split": "train[:55000]"})))
+    with pytest.raises(SystemExit, match="not a finished ram train run: it has no model.zip"):
+        ls.main(["--runs", str(run), "--out", str(tmp_path)])
+    model.save(run / "model.zip")
+    ls.main(["--runs", str(run), "--episodes", "40", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "location_signal.json").read_text())["records"][0]
+    assert record["cell"] == "my-run" and record["episodes"] == 40 and len(record["signal_per_10px"]) == 2
+
+
 def test_forced_glimpses_quick(tmp_path):
     fg = load_script("forced_glimpses")
     fg.main(["--quick", "--out", str(tmp_path)])
