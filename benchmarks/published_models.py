@@ -42,6 +42,8 @@ RUNS = [
     ("mnist28-RAM-2g-centre", "mnist28-2g-center-seed0", "28x28 RAM-2g, glimpses starting at the centre"),
     ("cluttered60-RAM-8g-attend", "cluttered60-8g-attend-seed0",
      "cluttered 60x60 RAM-8g, the attention recipe (REINFORCE into the core, max-norm 1), 30M steps"),
+    ("cluttered60-RAM-8g-attend-anneal-100M", "cluttered60-8g-attend-anneal-seed0-100M",
+     "cluttered 60x60 RAM-8g, the attention recipe with the location std annealed 0.2 -> 0.05, 100M steps"),
 ]
 # What a published file leaves out: only resuming a run needs these.
 RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
