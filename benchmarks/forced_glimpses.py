@@ -40,7 +40,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from agents.config import EVAL_SEED
-from benchmarks.glimpse_placement import ORACLE_STD, FixedGlimpses, fixed_glimpses
+from benchmarks.glimpse_placement import FixedGlimpses, fixed_glimpses
 from benchmarks.published_models import MODELS, load_cells, quick_model
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
@@ -90,9 +90,8 @@ class OracleFrom(FixedGlimpses):
 
     def step_async(self, actions: np.ndarray) -> None:
         actions = np.array(actions, dtype=np.float32, copy=True)
-        oracle = np.clip(self.targets + self.rng.normal(0.0, ORACLE_STD, actions[:, :2].shape), -1.0, 1.0)
         late = self.t >= self.first - 2  # action t places glimpse t + 2
-        actions[late, :2] = oracle[late]
+        actions[late, :2] = self.placed(actions.shape[0])[late]
         self.venv.step_async(actions)
 
     def step_wait(self):

@@ -32,15 +32,17 @@ class FixedGlimpses(VecEnvWrapper):
             self.targets = self.seen.copy()
         return obs
 
+    def placed(self, n: int) -> np.ndarray:
+        """The next ``n`` locations this placement draws, (n, 2)."""
+        if self.locations == "random":
+            return self.rng.uniform(-1.0, 1.0, (n, 2))
+        if self.locations == "centre":
+            return np.clip(self.rng.normal(0.0, self.std, (n, 2)), -1.0, 1.0)
+        return np.clip(self.targets + self.rng.normal(0.0, ORACLE_STD, (n, 2)), -1.0, 1.0)
+
     def step_async(self, actions: np.ndarray) -> None:
         actions = np.array(actions, dtype=np.float32, copy=True)
-        n = actions.shape[0]
-        if self.locations == "random":
-            actions[:, :2] = self.rng.uniform(-1.0, 1.0, (n, 2))
-        elif self.locations == "centre":
-            actions[:, :2] = np.clip(self.rng.normal(0.0, self.std, (n, 2)), -1.0, 1.0)
-        else:
-            actions[:, :2] = np.clip(self.targets + self.rng.normal(0.0, ORACLE_STD, (n, 2)), -1.0, 1.0)
+        actions[:, :2] = self.placed(actions.shape[0])
         self.venv.step_async(actions)
 
     def step_wait(self):
