@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.config import ATTENTION_RECIPE, TUNED
+from agents.config import RECIPES, TUNED
 
 DATASETS = ("mnist", "fashion-mnist")
 TEST_PATHS = 10  # M of the path-averaged score (docs/model.md: reported labelled, beside M = 1)
@@ -51,8 +51,10 @@ DEFAULT_TIMESTEPS = 10_000_000
 QUICK = dict(tasks=["mnist28"], rows=["FC-64", "Conv", "RAM-3g", "RAM-2g-random"], steps=30, timesteps=1_200)
 
 ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)"
-                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend))?(?:-(?P<locations>random|centre|oracle))?)$")
-ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)", "-attend": " (attention recipe)",
+                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend(?:-anneal)?))?(?:-(?P<locations>random|centre|oracle))?)$")
+# Longest suffix first: row_label replaces them in this order.
+ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)",
+              "-attend-anneal": " (attention recipe, std annealed)", "-attend": " (attention recipe)",
               "-random": " (random locations)",
               "-centre": " (locations around the centre)", "-oracle": " (glimpses at the digit: oracle)"}
 
@@ -61,16 +63,17 @@ def parse_row(row: str) -> dict[str, Any]:
     """``"FC-256"`` -> fc 256; ``"Conv"``; ``"RAM-6g"`` -> 6 glimpses, the paper's core, learned locations;
     ``"RAM-8g-random"`` -> random locations; ``"RAM-8g-lstm"`` -> an LSTM core; ``"RAM-8g-centre"`` -> locations
     around the centre (see :func:`benchmarks.glimpse_placement.fixed_glimpses`); ``"RAM-8g-attend"`` -> the attention recipe on top of the task's
-    settings (``agents.config.ATTENTION_RECIPE``)."""
+    settings (``agents.config.ATTENTION_RECIPE``); ``"RAM-8g-attend-anneal"`` -> the recipe with the location std
+    annealed (``agents.config.ANNEALED_RECIPE``). ``recipe`` is the suffix's name in ``agents.config.RECIPES`` or None."""
     m = ROW_RE.match(row)
     if not m:
-        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend][-random|-centre|-oracle]")
+        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend[-anneal]][-random|-centre|-oracle]")
     if m["fc"]:
         return dict(kind="fc", hidden=int(m["fc"]))
     if m["conv"]:
         return dict(kind="conv")
     return dict(kind="ram", n_glimpses=int(m["g"]), core=m["core"], locations=m["locations"] or "learned",
-                recipe=bool(m["recipe"]))
+                recipe=m["recipe"])
 
 
 def row_label(row: str) -> str:
@@ -86,7 +89,7 @@ def ram_settings(task: str, spec: dict[str, Any]) -> dict[str, Any]:
     if spec["kind"] != "ram":
         return {}
     settings = dict(TUNED.get(task, {}), **({"core": spec["core"]} if spec["core"] else {}))
-    return dict(settings, **ATTENTION_RECIPE) if spec.get("recipe") else settings
+    return dict(settings, **RECIPES[spec["recipe"]]) if spec.get("recipe") else settings
 
 
 def budget_size(budget: dict[str, Any]) -> int:

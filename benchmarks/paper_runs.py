@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.config import ATTENTION_RECIPE, EVAL_SEED, ram_hyperparameters
+from agents.config import EVAL_SEED, RECIPES, ram_hyperparameters
 from benchmarks.glimpse_placement import fixed_glimpses
 from benchmarks.paper_cells import TASKS, TEST_PATHS, budget_text, parse_row, ram_settings
 
@@ -138,24 +138,31 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
         ("training split", meta["env_kwargs"].get("split", "train"), "train")] if got != want]
     if spec["kind"] == "ram" and model.policy.core_kind != (spec["core"] or "rnn"):
         problems.append(f"core is {model.policy.core_kind!r}, the cell needs {spec['core'] or 'rnn'!r}")
-    if spec.get("recipe"):  # an -attend row: the run must have trained with agents.config.ATTENTION_RECIPE
-        trained = {k: getattr(model, k, None) for k in ATTENTION_RECIPE if k != "policy_kwargs"}
-        trained["policy_kwargs"] = {k: getattr(model.policy, k) for k in ATTENTION_RECIPE["policy_kwargs"]}
+    recipe = RECIPES[spec["recipe"]] if spec.get("recipe") else {}
+    if recipe:  # an -attend row: the run must have trained with its agents.config.RECIPES entry
+        trained = {k: getattr(model, k, None) for k in recipe if k != "policy_kwargs"}
+        trained["policy_kwargs"] = {k: getattr(model.policy, k) for k in recipe["policy_kwargs"]}
         problems += [f"{key} is {trained.get(key)!r}, the recipe's is {want!r}"
-                     for key, want in ATTENTION_RECIPE.items() if trained.get(key) != want]
+                     for key, want in recipe.items() if trained.get(key) != want]
+    # A std schedule belongs to the rows whose recipe has one: a row must not hide that its run annealed.
+    final_std = getattr(model, "location_std_final", None)
+    if spec["kind"] == "ram" and "location_std_final" not in recipe and final_std is not None:
+        problems.append(f"location_std_final is {final_std!r}: the run annealed its std, the row does not "
+                        f"(import it as an -attend-anneal row)")
     if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
         raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
     policy = model.policy
     lr = model.lr_schedule(1.0)
     hyper = dict(learning_rate=lr, lr_decay="linear" if model.lr_schedule(0.5) < lr else "constant",
-                 optimizer=meta.get("optimizer", model.optimizer_name), location_std=policy.location_std,
+                 optimizer=meta.get("optimizer", model.optimizer_name), location_std=getattr(model, "location_std", policy.location_std),
                  n_envs=model.n_envs, core=policy.core_kind, policy_kwargs=dict(init_scale=policy.init_scale))
-    if spec.get("recipe"):
-        hyper.update({k: v for k, v in ATTENTION_RECIPE.items() if k != "policy_kwargs"})
-        hyper["policy_kwargs"].update(ATTENTION_RECIPE["policy_kwargs"])
+    if recipe:
+        hyper.update({k: v for k, v in recipe.items() if k != "policy_kwargs"})
+        hyper["policy_kwargs"].update(recipe["policy_kwargs"])
     # The row's settings, recorded only when the run trained with them (else the tables mark the row untuned).
     wanted = ram_settings(task, spec)
-    actual = dict(learning_rate=lr, location_std=policy.location_std, core=policy.core_kind)
+    # model.location_std is where the std started; the policy's is where a schedule left it.
+    actual = dict(learning_rate=lr, location_std=getattr(model, "location_std", policy.location_std), core=policy.core_kind)
     had = {k: actual[k] if k in actual else getattr(model, k, None) for k in wanted if k != "policy_kwargs"}
     if "policy_kwargs" in wanted:
         had["policy_kwargs"] = {k: getattr(policy, k) for k in wanted["policy_kwargs"]}

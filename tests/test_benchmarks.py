@@ -317,6 +317,29 @@ def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path
 
 
 @requires_mnist
+def test_an_annealed_run_imports_as_its_attend_anneal_row_and_not_as_the_plain_recipe(tmp_path):
+    from agents.cli import main as ram
+    from agents.config import ANNEALED_RECIPE
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "600",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1",
+                "--location-std", "0.2", "--policy-kwargs", '{"detach_location": false}', "--algo-kwargs",
+                '{"reinforce_reduction": "mean", "max_grad_norm": 5.0, "max_weight_norm": 1.0, "location_std_final": 0.05}'
+                ]) == 0
+    out = tmp_path / "results"
+    pt = load_script("paper_tables")
+    with pytest.raises(SystemExit, match="location_std_final is 0.05: the run annealed its std"):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"])
+    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows",
+                    "RAM-3g-attend-anneal"]) == 0
+    (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
+    assert record["row"] == "RAM-3g-attend-anneal" and record["settings"] == ANNEALED_RECIPE
+    # The std the run started from, not the 0.05 its schedule ended at.
+    assert record["hyper"]["location_std"] == 0.2 and record["hyper"]["location_std_final"] == 0.05
+
+
+@requires_mnist
 def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     run = tiny_ram_run(tmp_path)
     gp = load_script("glimpse_paths")
@@ -423,11 +446,11 @@ def test_paper_rows_parse():
     pt = load_script("paper_cells")
     assert pt.parse_row("FC-64") == dict(kind="fc", hidden=64)
     assert pt.parse_row("Conv") == dict(kind="conv")
-    assert pt.parse_row("RAM-6g") == dict(kind="ram", n_glimpses=6, core=None, locations="learned", recipe=False)
-    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, core=None, locations="random", recipe=False)
-    assert pt.parse_row("RAM-8g-lstm") == dict(kind="ram", n_glimpses=8, core="lstm", locations="learned", recipe=False)
+    assert pt.parse_row("RAM-6g") == dict(kind="ram", n_glimpses=6, core=None, locations="learned", recipe=None)
+    assert pt.parse_row("RAM-8g-random") == dict(kind="ram", n_glimpses=8, core=None, locations="random", recipe=None)
+    assert pt.parse_row("RAM-8g-lstm") == dict(kind="ram", n_glimpses=8, core="lstm", locations="learned", recipe=None)
     assert pt.parse_row("RAM-4g-gru-centre") == dict(kind="ram", n_glimpses=4, core="gru", locations="centre",
-                                                     recipe=False)
+                                                     recipe=None)
     assert pt.row_label("RAM-8g-lstm-random") == "RAM-8g (LSTM core) (random locations)"
     for bad in ("RAM-8", "RAM-8g-random-lstm", "RAM-8g-transformer", "RAM-8g-random-attend"):
         with pytest.raises(ValueError, match="unknown row"):
@@ -701,6 +724,12 @@ def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_sett
     assert hyper["policy_kwargs"] == {"init_scale": 0.1, "detach_location": False}
     assert hyper["max_weight_norm"] == 1.0 and hyper["reinforce_reduction"] == "mean" and hyper["max_grad_norm"] == 5.0
     assert pt.row_label("RAM-8g-attend") == "RAM-8g (attention recipe)"
+    anneal = pt.parse_row("RAM-8g-attend-anneal")
+    assert anneal["recipe"] == "attend-anneal" and pt.parse_row("RAM-8g-attend")["recipe"] == "attend"
+    assert pt.ram_settings("cluttered60", anneal) == dict(settings, location_std_final=0.05)
+    assert pt.row_label("RAM-8g-attend-anneal") == "RAM-8g (attention recipe, std annealed)"
+    with pytest.raises(ValueError, match="unknown row 'RAM-8g-anneal'"):
+        pt.parse_row("RAM-8g-anneal")
 
 
 def test_reference_throughput_quick_times_every_side_and_reports_the_ratios(tmp_path):
