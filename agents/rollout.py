@@ -63,6 +63,18 @@ def _step_policy(model, obs_glimpse, obs_location, state, lists):
     return out, act
 
 
+def _record_step(model, out, act, done: bool, baselines, step_logits, location_logp) -> bool:
+    """Keeps the step's baseline and logits and, unless the episodes ended (their last location is never used), the
+    log-probability of the location it chose; says whether they ended."""
+    baselines.append(out.baseline)
+    step_logits.append(out.logits)
+    if done:
+        return True
+    scored = act.location.clamp(-1.0, 1.0) if model.clip_logprob else act.location
+    location_logp.append(act.location_dist.log_prob(scored).sum(dim=1))
+    return False
+
+
 def _mismatch(n: int, ended: int, steps: int) -> RuntimeError:
     return RuntimeError("RAM needs episodes that end together (fixed-length ram-env tasks); "
                         f"{ended} of {n} envs ended at step {steps}")
@@ -92,12 +104,8 @@ def collect_sb3(model, env: VecEnv, callback) -> Batch:
         callback.update_locals(locals())
         if not callback.on_step():
             stopped = True
-        baselines.append(out.baseline)
-        step_logits.append(out.logits)
-        if dones.any():
+        if _record_step(model, out, act, bool(dones.any()), baselines, step_logits, location_logp):
             break
-        scored = act.location.clamp(-1.0, 1.0) if model.clip_logprob else act.location
-        location_logp.append(act.location_dist.log_prob(scored).sum(dim=1))
     if not dones.all():
         raise _mismatch(n, int(dones.sum()), len(baselines))
     model._last_obs = obs
@@ -138,12 +146,8 @@ def collect_device(model, env: "DeviceVecEnv", callback) -> Batch:
         callback.update_locals(locals())
         if not callback.on_step():
             stopped = True
-        baselines.append(out.baseline)
-        step_logits.append(out.logits)
-        if dones.any():
+        if _record_step(model, out, act, bool(dones.any()), baselines, step_logits, location_logp):
             break
-        scored = act.location.clamp(-1.0, 1.0) if model.clip_logprob else act.location
-        location_logp.append(act.location_dist.log_prob(scored).sum(dim=1))
     if not dones.all():
         raise _mismatch(n, int(dones.sum()), len(baselines))
     labels = None
