@@ -201,10 +201,8 @@ class _Signals:
         raise Interrupted(signum, self.hint)
 
 
-def _train_callbacks(model, ckpt: Path, every: int, signals: _Signals, total: int, lines: bool):
+def _train_callbacks(model, ckpt: Path, every: int, signals: _Signals, total: int, lines: bool, save_model):
     from stable_baselines3.common.callbacks import BaseCallback
-
-    from agents.checkpoints import save_model
 
     class Checkpoint(BaseCallback):
         """Atomic checkpoint to a fixed name every ``every`` calls; stop when a signal came."""
@@ -363,7 +361,13 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
     evaluation_episodes(meta, args.eval_episodes, evaluation_env_kwargs(meta, None))
     model.ram_meta = meta
     hint = f"ram train --out {shlex.quote(str(out))} --resume"
-    start = time.time()
+    # The checkpoint carries the training time so far, so a resumed run's summary counts every segment.
+    before, start = float(meta.get("train_seconds", 0.0)) if args.resume else 0.0, time.time()
+
+    def save_timed(model, path):
+        model.ram_meta["train_seconds"] = round(before + time.time() - start, 1)
+        return save_model(model, path)
+
     if remaining > 0:
         progress = out / "progress.csv"
         if not reset and progress.exists() and progress.stat().st_size > 0:
@@ -379,19 +383,20 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
         with _Signals(hint) as signals:
             signals.training = True
             callbacks = _train_callbacks(model, ckpt, every, signals, total,
-                                         lines=not args.no_progress and not args.verbose and not tty)
+                                         lines=not args.no_progress and not args.verbose and not tty,
+                                         save_model=save_timed)
             from stable_baselines3.common.callbacks import CallbackList
 
             model.learn(remaining, callback=CallbackList(callbacks), progress_bar=not args.no_progress and tty,
                         reset_num_timesteps=reset, **({"log_interval": 10} if meta["algo"] == "ram" else {}))
             signals.training = False
-            save_model(model, ckpt)
+            save_timed(model, ckpt)
             if signals.received is not None:
                 name = signal.Signals(signals.received).name
                 print(f"ram: {name}: stopped at {model.num_timesteps} of {total} timesteps; checkpoint saved to "
                       f"{ckpt}\nram: resume with: {hint}", file=sys.stderr, flush=True)
                 return 128 + signals.received
-    train_seconds = time.time() - start
+    train_seconds = before + time.time() - start
     with _Signals(hint):
         result, eval_kwargs = run_evaluation(model, meta, args.eval_episodes)
     this_command = getattr(args, "command_line", None)

@@ -9,6 +9,8 @@ the env: ``screen_size=12,glimpse_size=3`` is the paper's 24x24 retina geometry 
 covers the whole screen when centred), where a run takes minutes instead of hours. ``locations=oracle`` trains
 (and plays) with every glimpse placed at the ball (:func:`benchmarks.glimpse_placement.fixed_glimpses`): the
 ceiling of perfect tracking, as the paper tables' oracle rows are for the digit; ``locations=centre`` the floor.
+``oracle_steps=N`` places the glimpses at the ball for the first N steps only (a warm-up that uses the ball's position,
+which the paper's agent never sees), then the agent chooses them; it is scored with its own.
 
 Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed, budget and resolved
 hyperparameters: a rerun after a default changed sits beside the older record) and
@@ -47,20 +49,33 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
 
     setting = dict(setting)
     locations = setting.pop("locations", "own")
+    oracle_steps = int(setting.pop("oracle_steps", 0))
+    if not 0 <= oracle_steps < timesteps:
+        raise SystemExit(f"oracle_steps must be in [0, timesteps), got {oracle_steps}")
+    if oracle_steps and locations != "own":
+        raise SystemExit("oracle_steps places the glimpses for a warm-up only: drop locations=")
     agent = {k: v for k, v in setting.items() if k not in ENV_KEYS}
     hyper = ram_hyperparameters("catch", {k: v for k, v in agent.items() if k not in POLICY_KEYS},
                                 {k: v for k, v in agent.items() if k in POLICY_KEYS})
     env_kwargs = {k: v for k, v in setting.items() if k in ENV_KEYS}
     venv = make_sb3_vec_env(env_id, n_envs=hyper["n_envs"], seed=seed, env_kwargs=env_kwargs)
-    if locations != "own":
-        venv = fixed_glimpses(venv, PLACEMENT_SEED, locations, std=0.1)
+    own_venv = venv
+    if locations != "own" or oracle_steps:
+        venv = fixed_glimpses(venv, PLACEMENT_SEED, "oracle" if oracle_steps else locations, std=0.1)
     model = RAM("RAMPolicy", venv, seed=seed, device="cpu", **hyper)
     if log_to is not None:  # the learning curve (catch rate, tracking distance) for benchmarks.plot_run
         from stable_baselines3.common.logger import configure
 
         model.set_logger(configure(str(log_to), ["csv"]))
     t0 = time.perf_counter()
-    model.learn(timesteps)
+    if oracle_steps:
+        # A warm-up with the glimpses on the ball, so the game policy learns to read the fine patch there before
+        # the location policy takes over (its schedules run over the whole budget, not restarted at the switch).
+        model.learn(oracle_steps)
+        model.set_env(own_venv)
+        model.learn(timesteps - oracle_steps, reset_num_timesteps=False)
+    else:
+        model.learn(timesteps)
     train_s = time.perf_counter() - t0
     games_env = make_sb3_vec_env(env_id, n_envs=min(games, 500), seed=VALIDATION_SEED, monitor=False,
                                  env_kwargs=env_kwargs)
@@ -69,7 +84,7 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     result = evaluate(model, games_env, games, deterministic=True)
     return dict(catch_rate=result.rate, ci_low=result.ci_low, ci_high=result.ci_high, games=games,
                 attention=result.attention.as_dict(), train_seconds=round(train_s, 1), hyper=hyper,
-                env_kwargs=env_kwargs, locations=locations)
+                env_kwargs=env_kwargs, locations=locations, oracle_steps=oracle_steps)
 
 
 def render(records: list[dict[str, Any]]) -> str:

@@ -246,6 +246,29 @@ def test_the_command_travels_in_the_checkpoint_and_a_resumed_summary_keeps_it(tm
     assert summary["finished_by"] == f"ram train --out {out} --resume --total-timesteps {total}"
 
 
+def test_a_resumed_summary_counts_the_training_time_of_every_segment(tmp_path):
+    import zipfile
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    first = json.loads((out / "summary.json").read_text())
+    saved = json.loads(zipfile.ZipFile(out / "model.zip").read("data"))["ram_meta"]["train_seconds"]
+    assert 0 < saved <= first["train_seconds"]
+    # a checkpoint said to have taken an hour: the resumed segment adds its own time to that
+    data = json.loads(zipfile.ZipFile(out / "model.zip").read("data"))
+    data["ram_meta"]["train_seconds"] = 3600.0
+    with zipfile.ZipFile(out / "model.zip") as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(out / "model.zip", "w") as z:
+        for name, blob in files.items():
+            z.writestr(name, blob)
+    total = str(2 * first["total_timesteps"])
+    assert main(["train", "--out", str(out), "--resume", "--total-timesteps", total]) == 0
+    resumed = json.loads((out / "summary.json").read_text())["train_seconds"]
+    assert 3600.0 < resumed < 3600.0 + 10 * first["train_seconds"] + 60
+
+
 def test_resuming_to_a_new_total_says_what_the_linear_decay_does(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), *TINY]) == 0
