@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -127,8 +128,11 @@ def plot_curves(runs: Path, out: Path) -> None:
         rows = [r for r in read_progress(path) if r.get("rollout/success_rate")]
         steps = [float(r["time/total_timesteps"]) / 1e6 for r in rows]
         line, = ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8, label=d.name)
-        late = [(t, float(r[LATE_DISTANCE])) for t, r in zip(steps, rows) if r.get(LATE_DISTANCE)]
-        if late and "locations=" not in d.name:  # placed glimpses: the log holds the agent's overruled choice
+        # Placed glimpses (a whole run, or an oracle warm-up's steps): the log holds the agent's overruled choice.
+        warmup = re.search(r"oracle_steps=(\d+)", d.name)
+        own_from = int(warmup.group(1)) / 1e6 if warmup else 0.0
+        late = [(t, float(r[LATE_DISTANCE])) for t, r in zip(steps, rows) if r.get(LATE_DISTANCE) and t >= own_from]
+        if late and "locations=" not in d.name:
             ax2.plot(*zip(*late), lw=0.8, color=line.get_color())
     ax1.set(xlabel="timesteps (millions)", ylabel="training games caught (%), last 100", title="catch rate")
     ax2.set(xlabel="timesteps (millions)", ylabel="sampled glimpse to ball, 2nd half (px)",
