@@ -67,6 +67,26 @@ def test_catch_screens_quick_records_catch_rate_and_tracking(tmp_path):
     assert md.count("| RAM-Catch-v0 | screen_size=8,glimpse_size=2,n_envs=16 |") == 2
 
 
+def test_catch_screens_oracle_warmup_places_the_glimpses_for_its_steps_only(monkeypatch):
+    import math
+
+    from benchmarks import glimpse_placement
+
+    cs = load_script("catch_screens")
+    placed, original = [], glimpse_placement.FixedGlimpses.step_async
+    monkeypatch.setattr(glimpse_placement.FixedGlimpses, "step_async",
+                        lambda self, actions: placed.append(len(actions)) or original(self, actions))
+    setting = dict(screen_size=8, glimpse_size=2, n_envs=16, oracle_steps=500)
+    rec = cs.run_setting("RAM-Catch-v0", setting, seed=0, timesteps=1500, games=32)
+    # 8x8: 7 steps a game, 16 games a batch: the warm-up is the batches that reach 500 steps, 7 placed steps each
+    assert len(placed) == math.ceil(500 / (16 * 7)) * 7 and set(placed) == {16}
+    assert rec["oracle_steps"] == 500 and rec["locations"] == "own" and rec["games"] == 32
+    for bad, message in [(dict(setting, oracle_steps=1500), r"oracle_steps must be in \[0, timesteps\)"),
+                         (dict(setting, locations="oracle"), "drop locations=")]:
+        with pytest.raises(SystemExit, match=message):
+            cs.run_setting("RAM-Catch-v0", bad, seed=0, timesteps=1500, games=32)
+
+
 def test_catch_robustness_quick_records_early_entropy_and_the_collapse_rule(tmp_path):
     run_script("catch_robustness", tmp_path)
     (r,) = json.loads((tmp_path / "catch_robustness.json").read_text())["records"]
@@ -87,7 +107,7 @@ def test_catch_screens_plot_draws_one_line_per_run_and_no_tracking_for_placed_gl
     cs = load_script("catch_screens")
     progress = ("time/total_timesteps,rollout/success_rate,train/target_distance_late_px\n"
                 "1000,0.1,3.5\n2000,0.4,3.0\n")
-    for name in ("defaults", "locations=oracle"):
+    for name in ("defaults", "locations=oracle", "oracle_steps=1500"):
         (tmp_path / "runs" / name).mkdir(parents=True)
         (tmp_path / "runs" / name / "progress.csv").write_text(progress)
     import matplotlib.pyplot as plt
@@ -97,9 +117,10 @@ def test_catch_screens_plot_draws_one_line_per_run_and_no_tracking_for_placed_gl
     cs.main(["--plot", str(tmp_path / "runs"), "--out", str(tmp_path)])
     assert (tmp_path / "catch_screens.png").stat().st_size > 10_000
     ax1, ax2 = made[0][1]
-    assert [line.get_label() for line in ax1.get_lines()] == ["defaults", "locations=oracle"]
-    (tracked,) = ax2.get_lines()  # the oracle's log holds the choices its placed glimpses overruled
-    assert list(tracked.get_ydata()) == [3.5, 3.0]
+    assert [line.get_label() for line in ax1.get_lines()] == ["defaults", "locations=oracle", "oracle_steps=1500"]
+    # the oracle's log holds the choices its placed glimpses overruled; a warm-up's, until its last placed step
+    tracked, warmed = ax2.get_lines()
+    assert list(tracked.get_ydata()) == [3.5, 3.0] and list(warmed.get_xdata()) == [0.002]
     with pytest.raises(SystemExit, match="no run folders"):
         cs.main(["--plot", str(tmp_path / "runs" / "defaults"), "--out", str(tmp_path)])
 
