@@ -10,7 +10,8 @@ covers the whole screen when centred), where a run takes minutes instead of hour
 (and plays) with every glimpse placed at the ball (:func:`benchmarks.glimpse_placement.fixed_glimpses`): the
 ceiling of perfect tracking, as the paper tables' oracle rows are for the digit; ``locations=centre`` the floor.
 ``oracle_steps=N`` places the glimpses at the ball for the first N steps only (a warm-up that uses the ball's position,
-which the paper's agent never sees), then the agent chooses them; it is scored with its own.
+which the paper's agent never sees), then the agent chooses them; it is scored with its own. ``hold_location=True``
+keeps the location network's weights still during that warm-up.
 
 Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed, budget and resolved
 hyperparameters: a rerun after a default changed sits beside the older record) and
@@ -55,6 +56,9 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
         raise SystemExit(f"oracle_steps must be in [0, timesteps), got {oracle_steps}")
     if oracle_steps and locations != "own":
         raise SystemExit("oracle_steps places the glimpses for a warm-up only: drop locations=")
+    hold_location = bool(setting.pop("hold_location", False))
+    if hold_location and not oracle_steps:
+        raise SystemExit("hold_location holds the location network during an oracle warm-up: set oracle_steps")
     agent = {k: v for k, v in setting.items() if k not in ENV_KEYS}
     hyper = ram_hyperparameters("catch", {k: v for k, v in agent.items() if k not in POLICY_KEYS},
                                 {k: v for k, v in agent.items() if k in POLICY_KEYS})
@@ -72,7 +76,12 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     if oracle_steps:
         # A warm-up with the glimpses on the ball, so the game policy learns to read the fine patch there before
         # the location policy takes over (its schedules run over the whole budget, not restarted at the switch).
+        # hold_location: else REINFORCE on the overruled (never used) locations walks the mean at random.
+        for p in model.policy.location_net.parameters():
+            p.requires_grad_(not hold_location)
         model.learn(oracle_steps)
+        for p in model.policy.location_net.parameters():
+            p.requires_grad_(True)
         model.set_env(own_venv)
         model.learn(timesteps - oracle_steps, reset_num_timesteps=False)
     else:
@@ -85,7 +94,8 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     result = evaluate(model, games_env, games, deterministic=True)
     return dict(catch_rate=result.rate, ci_low=result.ci_low, ci_high=result.ci_high, games=games,
                 attention=result.attention.as_dict(), train_seconds=round(train_s, 1), hyper=hyper,
-                env_kwargs=env_kwargs, locations=locations, oracle_steps=oracle_steps)
+                env_kwargs=env_kwargs, locations=locations, oracle_steps=oracle_steps,
+                hold_location=hold_location)
 
 
 def render(records: list[dict[str, Any]]) -> str:

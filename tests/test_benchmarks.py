@@ -82,9 +82,27 @@ def test_catch_screens_oracle_warmup_places_the_glimpses_for_its_steps_only(monk
     assert len(placed) == math.ceil(500 / (16 * 7)) * 7 and set(placed) == {16}
     assert rec["oracle_steps"] == 500 and rec["locations"] == "own" and rec["games"] == 32
     for bad, message in [(dict(setting, oracle_steps=1500), r"oracle_steps must be in \[0, timesteps\)"),
-                         (dict(setting, locations="oracle"), "drop locations=")]:
+                         (dict(setting, locations="oracle"), "drop locations="),
+                         (dict(setting, oracle_steps=0, hold_location=True), "set oracle_steps")]:
         with pytest.raises(SystemExit, match=message):
             cs.run_setting("RAM-Catch-v0", bad, seed=0, timesteps=1500, games=32)
+
+
+def test_catch_screens_hold_location_keeps_the_location_network_still_through_the_warmup(monkeypatch):
+    import torch
+
+    from agents.ram import RAM
+
+    cs = load_script("catch_screens")
+    starts, learn = [], RAM.learn  # the location network's weights as each learn() call (warm-up, own) starts
+    monkeypatch.setattr(RAM, "learn", lambda self, *a, **k: starts.append(
+        [p.detach().clone() for p in self.policy.location_net.parameters()]) or learn(self, *a, **k))
+    setting = dict(screen_size=8, glimpse_size=2, n_envs=16, oracle_steps=500, location_lr_scale=10.0)
+    for hold in (True, False):
+        starts.clear()
+        cs.run_setting("RAM-Catch-v0", dict(setting, hold_location=hold), seed=0, timesteps=1000, games=16)
+        (before, after) = starts
+        assert all(torch.equal(a, b) for a, b in zip(before, after)) == hold
 
 
 def test_catch_robustness_quick_records_early_entropy_and_the_collapse_rule(tmp_path):
