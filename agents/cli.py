@@ -361,12 +361,13 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
     evaluation_episodes(meta, args.eval_episodes, evaluation_env_kwargs(meta, None))
     model.ram_meta = meta
     hint = f"ram train --out {shlex.quote(str(out))} --resume"
-    # The checkpoint carries the training time so far, so a resumed run's summary counts every segment.
-    before, start = float(meta.get("train_seconds", 0.0)) if args.resume else 0.0, time.time()
+    # The checkpoint carries the training time so far (a new run's meta has none), so a resumed run's summary
+    # counts every segment.
+    before, start = float(meta.get("train_seconds", 0.0)), time.time()
 
-    def save_timed(model, path):
-        model.ram_meta["train_seconds"] = round(before + time.time() - start, 1)
-        return save_model(model, path)
+    def save_timed(trained, path):
+        trained.ram_meta["train_seconds"] = round(before + time.time() - start, 1)
+        return save_model(trained, path)
 
     if remaining > 0:
         progress = out / "progress.csv"
