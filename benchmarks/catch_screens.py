@@ -11,7 +11,13 @@ covers the whole screen when centred), where a run takes minutes instead of hour
 ceiling of perfect tracking, as the paper tables' oracle rows are for the digit; ``locations=centre`` the floor.
 ``oracle_steps=N`` places the glimpses at the ball for the first N steps only (a warm-up that uses the ball's position,
 which the paper's agent never sees), then the agent chooses them; it is scored with its own. ``hold_location=True``
-keeps the location network's weights still during that warm-up.
+keeps the location network's weights still during that warm-up. ``imitate_steps=M`` then fits the location network's
+mean to the oracle's next location by least squares over M more env steps of placed-glimpse games (not counted in
+the budget; the rest of the network is not trained by it), so the agent takes over with a policy that already
+tracks: whether REINFORCE keeps tracking it is handed, rather than whether it finds it. ``imitate_glimpses=own`` plays
+the fitted network's own (mean) locations during that fit instead of the oracle's, so it learns from the states its
+own glimpses lead to (DAgger's remedy for a fit that holds only on the expert's states). ``imitate_core=True``
+fits the glimpse network and core too (through the episode), so the state learns to carry where the ball is.
 
 Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed, budget and resolved
 hyperparameters: a rerun after a default changed sits beside the older record) and
@@ -59,6 +65,15 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     hold_location = bool(setting.pop("hold_location", False))
     if hold_location and not oracle_steps:
         raise SystemExit("hold_location holds the location network during an oracle warm-up: set oracle_steps")
+    imitate_steps = int(setting.pop("imitate_steps", 0))
+    if imitate_steps and not oracle_steps:
+        raise SystemExit("imitate_steps fits the location network to the oracle after its warm-up: set oracle_steps")
+    imitate_core = bool(setting.pop("imitate_core", False))
+    if imitate_core and not imitate_steps:
+        raise SystemExit("imitate_core fits the core during the imitation: set imitate_steps")
+    imitate_glimpses = setting.pop("imitate_glimpses", "oracle")
+    if imitate_glimpses not in ("oracle", "own") or (imitate_glimpses == "own" and not imitate_steps):
+        raise SystemExit(f"imitate_glimpses must be 'oracle' or 'own', with imitate_steps; got {imitate_glimpses!r}")
     agent = {k: v for k, v in setting.items() if k not in ENV_KEYS}
     hyper = ram_hyperparameters("catch", {k: v for k, v in agent.items() if k not in POLICY_KEYS},
                                 {k: v for k, v in agent.items() if k in POLICY_KEYS})
@@ -82,6 +97,9 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
         model.learn(oracle_steps)
         for p in model.policy.location_net.parameters():
             p.requires_grad_(True)
+        if imitate_steps:
+            imitation_error = imitate_oracle(model, venv, imitate_steps, own_glimpses=imitate_glimpses == "own",
+                                             core=imitate_core)
         model.set_env(own_venv)
         model.learn(timesteps - oracle_steps, reset_num_timesteps=False)
     else:
@@ -95,7 +113,51 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     return dict(catch_rate=result.rate, ci_low=result.ci_low, ci_high=result.ci_high, games=games,
                 attention=result.attention.as_dict(), train_seconds=round(train_s, 1), hyper=hyper,
                 env_kwargs=env_kwargs, locations=locations, oracle_steps=oracle_steps,
-                hold_location=hold_location)
+                hold_location=hold_location, imitate_steps=imitate_steps,
+                **({"imitation_error_px": imitation_error, "imitate_glimpses": imitate_glimpses,
+                    "imitate_core": imitate_core} if imitate_steps else {}))
+
+
+def imitate_oracle(model, venv, steps: int, learning_rate: float = 1e-3, own_glimpses: bool = False,
+                   core: bool = False) -> float:
+    """Fits ``model``'s location network so its mean is the oracle's next location (``venv``: a ``"oracle"``
+    :class:`benchmarks.glimpse_placement.FixedGlimpses`, which plays the oracle's glimpses, or with
+    ``own_glimpses`` the network's own means), by Adam on the mean squared error, one update per batch of games, for
+    ``steps`` env steps; returns the last batch's root mean squared error in screen pixels (x and y together).
+    ``core``: the glimpse network and core are fitted with it, through the episode."""
+    import torch
+
+    policy, n = model.policy, venv.num_envs
+    fitted = [policy.location_net] + ([policy.glimpse_net, policy.core] if core else [])
+    optimizer = torch.optim.Adam([p for m in fitted for p in m.parameters()], lr=learning_rate)
+    half_size = float(venv.get_attr("image_shape")[0][1]) / 2  # square screens
+    done_steps, error = 0, float("nan")
+    venv.passthrough = own_glimpses
+    obs = venv.reset()
+    while done_steps < steps:
+        state, means, targets = policy.initial_state(n), [], []
+        while True:
+            with torch.set_grad_enabled(core):  # else the core's pass is fixed: only the location head is fitted
+                out = policy(torch.as_tensor(obs["glimpse"]), torch.as_tensor(obs["location"]), state)
+            state = out.state
+            # The location chosen now is where the next glimpse goes: the oracle's target for the next screen.
+            target = torch.as_tensor(venv.targets.copy())
+            means.append(policy.location_net(out.hidden))
+            targets.append(target)
+            action = policy.encode_action(means[-1].detach(), out.logits.detach().argmax(dim=1))  # its mean
+            obs, _, dones, _ = venv.step(action)
+            done_steps += n
+            if dones.any():
+                break
+        # The last step's location is never used (the game ended), as in training.
+        loss = torch.nn.functional.mse_loss(torch.cat(means[:-1]), torch.cat(targets[:-1]).clamp(-1.0, 1.0))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        error = float(loss.detach().sqrt()) * half_size * 2 ** 0.5
+    venv.passthrough = False
+    model._last_obs = None  # the env moved on: the next learn() resets it
+    return round(error, 3)
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -147,10 +209,13 @@ def plot_curves(runs: Path, out: Path) -> None:
     ax1.set(xlabel="timesteps (millions)", ylabel="training games caught (%), last 100", title="catch rate")
     ax2.set(xlabel="timesteps (millions)", ylabel="sampled glimpse to ball, 2nd half (px)",
             title="tracking, the agent's own glimpses (lower is closer)")
-    fig.legend(*ax1.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    handles, labels = ax1.get_legend_handles_labels()
+    ncol = max(1, min(3, 190 // max(len(t) for t in labels)))  # long setting names: fewer columns, not clipped
+    rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=7, frameon=False)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, min(0.4, 0.04 + 0.03 * rows), 1, 1))
     fig.savefig(out, dpi=110)
 
 

@@ -26,6 +26,7 @@ Usage::
 
     python -m benchmarks.forced_glimpses                     # the 60x60 and 100x100 MNIST models
     python -m benchmarks.forced_glimpses --cells mnist-cluttered60-RAM-8g
+    python -m benchmarks.forced_glimpses --runs runs/translated60-seed1 --oracle-from 7 8   # a ram train output folder
     python -m benchmarks.forced_glimpses --quick             # CI smoke test: a tiny model, temp folder
 """
 
@@ -41,7 +42,7 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from agents.config import EVAL_SEED
 from benchmarks.glimpse_placement import FixedGlimpses, fixed_glimpses
-from benchmarks.published_models import MODELS, load_cells, quick_model
+from benchmarks.published_models import MODELS, load_cells, load_runs, quick_model
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 POLICY_SEED = 7  # the fixed policies' own draws
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="+", default=None, help="cells of models/index.json (default: the 60x60 "
                                                                  "and 100x100 MNIST RAM cells)")
+    parser.add_argument("--runs", nargs="+", type=Path, default=None,
+                        help="ram train output folders (model.zip, summary.json), recorded by folder name")
     parser.add_argument("--hold-after", type=int, default=None,
                         help="the glimpse the hold column holds from (default: each model's nearest the digit)")
     parser.add_argument("--oracle-from", type=int, nargs="+", default=None,
@@ -172,9 +175,10 @@ def main(argv: list[str] | None = None) -> None:
         cells = [("quick", model, env_id, kwargs, 60, "train")]
     else:
         index = json.loads((MODELS / "index.json").read_text())
-        wanted = args.cells or [c["cell"] for c in index if c["dataset"] == "mnist" and c.get("task") in DEFAULT_TASKS
-                                and c.get("row", "").startswith("RAM-") and not c["row"].endswith(("random", "centre"))]
-        cells = [(*cell, 10_000, "test") for cell in load_cells(wanted)]
+        wanted = args.cells if args.cells or args.runs else [
+            c["cell"] for c in index if c["dataset"] == "mnist" and c.get("task") in DEFAULT_TASKS
+            and c.get("row", "").startswith("RAM-") and not c["row"].endswith(("random", "centre"))]
+        cells = [(*cell, 10_000, "test") for cell in load_cells(wanted or []) + load_runs(args.runs or [])]
     for name, model, env_id, kwargs, episodes, split in cells:
         errors = score(model, env_id, kwargs, episodes, split=split, hold_after=args.hold_after,
                        oracle_from=args.oracle_from)

@@ -21,6 +21,7 @@ class FixedGlimpses(VecEnvWrapper):
         super().__init__(venv)
         self.rng = np.random.default_rng(seed)
         self.locations, self.std = locations, std
+        self.passthrough = False  # True: the agent's own locations go to the env; the targets are still tracked
 
     def reset(self):
         obs = self.venv.reset()
@@ -42,7 +43,8 @@ class FixedGlimpses(VecEnvWrapper):
 
     def step_async(self, actions: np.ndarray) -> None:
         actions = np.array(actions, dtype=np.float32, copy=True)
-        actions[:, :2] = self.placed(actions.shape[0])
+        if not self.passthrough:
+            actions[:, :2] = self.placed(actions.shape[0])
         self.venv.step_async(actions)
 
     def step_wait(self):

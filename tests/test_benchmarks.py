@@ -105,6 +105,43 @@ def test_catch_screens_hold_location_keeps_the_location_network_still_through_th
         assert all(torch.equal(a, b) for a, b in zip(before, after)) == hold
 
 
+def test_catch_screens_imitation_fits_the_location_network_to_the_oracle_and_nothing_else():
+    import torch
+
+    from agents.config import ram_hyperparameters
+    from agents.ram import RAM
+    from benchmarks.glimpse_placement import fixed_glimpses
+    from ram_env import make_sb3_vec_env
+
+    cs = load_script("catch_screens")
+    hyper = ram_hyperparameters("catch", {"n_envs": 16})
+    venv = fixed_glimpses(make_sb3_vec_env("RAM-Catch-v0", n_envs=16, seed=0, env_kwargs=dict(screen_size=8,
+                                           glimpse_size=2)), 7, "oracle", std=0.1)
+    model = RAM("RAMPolicy", venv, seed=0, device="cpu", **hyper)
+    others = {k: v.detach().clone() for k, v in model.policy.state_dict().items() if not k.startswith("location_net")}
+    first = cs.imitate_oracle(model, venv, 1)  # one batch: the untrained head's error
+    last = cs.imitate_oracle(model, venv, 16 * 7 * 300)
+    assert last < 0.8 * first, (first, last)  # an untrained core: the fit can only use what its state holds
+    assert all(torch.equal(v, model.policy.state_dict()[k]) for k, v in others.items())
+    placed, original = [], venv.placed
+    venv.placed = lambda n: placed.append(n) or original(n)
+    cs.imitate_oracle(model, venv, 16 * 7 * 2, own_glimpses=True)  # DAgger: its own glimpses, the oracle's labels
+    assert placed == [] and not venv.passthrough
+    cs.imitate_oracle(model, venv, 16 * 7)
+    assert placed == [16] * 7
+    heads = {k: v for k, v in others.items() if k.startswith(("action_net", "baseline_net"))}
+    cs.imitate_oracle(model, venv, 16 * 7, core=True)  # the core and glimpse network are fitted too; the heads not
+    after = model.policy.state_dict()
+    assert heads and all(torch.equal(v, after[k]) for k, v in heads.items())
+    assert not all(torch.equal(v, after[k]) for k, v in others.items() if k.startswith(("core", "glimpse_net")))
+    with pytest.raises(SystemExit, match="must be 'oracle' or 'own'"):
+        cs.run_setting("RAM-Catch-v0", dict(screen_size=8, glimpse_size=2, n_envs=16, oracle_steps=500,
+                                            imitate_glimpses="own"), seed=0, timesteps=1000, games=16)
+    with pytest.raises(SystemExit, match="set oracle_steps"):
+        cs.run_setting("RAM-Catch-v0", dict(screen_size=8, glimpse_size=2, n_envs=16, imitate_steps=100), seed=0,
+                       timesteps=1000, games=16)
+
+
 def test_catch_robustness_quick_records_early_entropy_and_the_collapse_rule(tmp_path):
     run_script("catch_robustness", tmp_path)
     (r,) = json.loads((tmp_path / "catch_robustness.json").read_text())["records"]
@@ -682,6 +719,23 @@ def test_forced_glimpses_quick(tmp_path):
     assert rest[-1] == "oracle from 3" and all(k.startswith("hold from ") for k in rest[:-1]) and len(rest) <= 2
     assert all(0 <= e <= 100 for e in record["errors"].values())
     assert "| quick |" in (tmp_path / "forced_glimpses.md").read_text()
+
+
+@requires_mnist
+def test_forced_glimpses_scores_a_ram_train_folder_on_the_whole_test_split(tmp_path, monkeypatch):
+    fg, pm = load_script("forced_glimpses"), load_script("published_models")
+    model, env_id, kwargs = pm.quick_model()
+    run = tmp_path / "my-run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps(dict(env_id=env_id, env_kwargs={
+        **{k: v for k, v in kwargs.items() if k != "dataset"}, "split": "train[:55000]"})))
+    model.save(run / "model.zip")
+    calls = []
+    monkeypatch.setattr(fg, "score", lambda m, e, k, episodes, **kw: calls.append((e, episodes, kw)) or {p: 1.0 for p in fg.PLACEMENTS})
+    fg.main(["--runs", str(run), "--oracle-from", "2", "--out", str(tmp_path)])
+    assert calls == [(env_id, 10_000, dict(split="test", hold_after=None, oracle_from=[2]))]
+    record = json.loads((tmp_path / "forced_glimpses.json").read_text())["records"][0]
+    assert record["cell"] == "my-run" and "split" not in record["env_kwargs"]
 
 
 class _Recorder:
