@@ -234,6 +234,31 @@ def _train_callbacks(model, ckpt: Path, every: int, signals: _Signals, total: in
     return [Checkpoint()] + ([ProgressLines()] if lines else [])
 
 
+def _new_run_defaults(args: argparse.Namespace) -> None:
+    """Fills a new run's unset env, algo, seed and split, and checks them."""
+    args.env = args.env or "RAM-Catch-v0"
+    args.algo = args.algo or "ram"
+    args.seed = 0 if args.seed is None else args.seed
+    args.split = args.split or "train"
+    _check_env_id(args.env)
+    if args.algo not in ALGOS:
+        raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
+    if task_family(args.env) == "classification" and args.split.replace(" ", "").lower().startswith("test"):
+        raise CLIError(f"--split {args.split} would train on the test split, which the evaluation scores: "
+                       "train on a train split (e.g. train[:55000]) and keep test for the evaluation")
+
+
+def rebuild_run_model(command: str):
+    """The untrained model and meta a recorded ``ram train`` command (a run's ``summary.json`` ``command``) set
+    up: its settings, exactly as the run had them, for a run whose model was not kept."""
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    if args.command != "train" or args.resume or getattr(args, "params", None):
+        raise CLIError(f"not a new run's ram train command (no --resume, no --params): {command!r}")
+    args.tuned, args.command_line = {}, command
+    _new_run_defaults(args)
+    return new_run_model(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -243,16 +268,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError("--params sets up a new run; --resume continues one with its own settings: pick one")
     args.tuned = tuned_settings(args) if getattr(args, "params", None) else {}
     if not args.resume:
-        args.env = args.env or "RAM-Catch-v0"
-        args.algo = args.algo or "ram"
-        args.seed = 0 if args.seed is None else args.seed
-        args.split = args.split or "train"
-        _check_env_id(args.env)
-        if args.algo not in ALGOS:
-            raise CLIError(f"unknown algo {args.algo!r}; choose from {', '.join(ALGOS)}")
-        if task_family(args.env) == "classification" and args.split.replace(" ", "").lower().startswith("test"):
-            raise CLIError(f"--split {args.split} would train on the test split, which the evaluation scores: "
-                           "train on a train split (e.g. train[:55000]) and keep test for the evaluation")
+        _new_run_defaults(args)
         out = Path(args.out or f"runs/{args.env}-{args.algo}-seed{args.seed}")
     elif args.out is None:
         raise CLIError("--resume needs --out, the folder of the run to continue")
@@ -276,6 +292,37 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train(args, out, ckpt, save_model)
     finally:
         lock.close()
+
+
+def new_run_model(args: argparse.Namespace):
+    """The untrained model and checkpoint meta of a new ``ram train`` run from its parsed arguments (after
+    :func:`cmd_train`'s checks): what the run trains, so a run's recorded command can be rebuilt without it."""
+    family = task_family(args.env)
+    total = args.total_timesteps if args.total_timesteps is not None else DEFAULT_TIMESTEPS[family]
+    tuned = args.tuned
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
+    env_kwargs = {**tuned.get("env_kwargs", {}), **env_kwargs}
+    if family == "classification":
+        env_kwargs.setdefault("split", args.split)
+    policy_kwargs = _json_object(args.policy_kwargs, "--policy-kwargs", '{"init_scale": 0.1}')
+    if tuned.get("policy_kwargs"):
+        policy_kwargs = {**tuned["policy_kwargs"], **(policy_kwargs or {})}
+    ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
+                      core=args.core, policy_kwargs=policy_kwargs)
+    algo_kwargs = {**(tuned.get("algo_kwargs") or {}),
+                   **(_json_object(args.algo_kwargs, "--algo-kwargs", '{"max_weight_norm": 1.0}') or {})}
+    env_device = _env_device(args)
+    try:
+        model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
+                                        ram_kwargs, None, algo_kwargs=algo_kwargs or None, env_device=env_device)
+    except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
+        raise CLIError(str(exc)) from None
+    # The command travels in the checkpoint, so even a run stopped before its summary says what it was.
+    meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total,
+                           command=getattr(args, "command_line", None), env_device=env_device)
+    if tuned:
+        meta["tuned"] = tuned["source"]
+    return model, meta
 
 
 def _warn_schedule_change(model, done: int, planned: int, total: int) -> None:
@@ -331,31 +378,8 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
                 _warn_schedule_change(model, done, planned, total)
         reset = False
     else:
-        family = task_family(args.env)
-        total = args.total_timesteps if args.total_timesteps is not None else DEFAULT_TIMESTEPS[family]
-        tuned = args.tuned
-        env_kwargs = _json_object(args.env_kwargs, "--env-kwargs", '{"n_glimpses": 8}') or {}
-        env_kwargs = {**tuned.get("env_kwargs", {}), **env_kwargs}
-        if family == "classification":
-            env_kwargs.setdefault("split", args.split)
-        policy_kwargs = _json_object(args.policy_kwargs, "--policy-kwargs", '{"init_scale": 0.1}')
-        if tuned.get("policy_kwargs"):
-            policy_kwargs = {**tuned["policy_kwargs"], **(policy_kwargs or {})}
-        ram_kwargs = dict(learning_rate=args.learning_rate, optimizer=args.optimizer, location_std=args.location_std,
-                          core=args.core, policy_kwargs=policy_kwargs)
-        algo_kwargs = {**(tuned.get("algo_kwargs") or {}),
-                       **(_json_object(args.algo_kwargs, "--algo-kwargs", '{"max_weight_norm": 1.0}') or {})}
-        env_device = _env_device(args)
-        try:
-            model, env_kwargs = build_model(args.algo, args.env, args.seed, args.n_envs, env_kwargs, args.device,
-                                            ram_kwargs, None, algo_kwargs=algo_kwargs or None, env_device=env_device)
-        except (ValueError, TypeError) as exc:  # bad env kwargs or hyperparameters: the message names them
-            raise CLIError(str(exc)) from None
-        # The command travels in the checkpoint, so even a run stopped before its summary says what it was.
-        meta = checkpoint_meta(args.algo, args.env, env_kwargs, args.seed, total,
-                               command=getattr(args, "command_line", None), env_device=env_device)
-        if tuned:
-            meta["tuned"] = tuned["source"]
+        model, meta = new_run_model(args)
+        total = meta["total_timesteps"]
         remaining, reset = total, True
     # Before training, so a bad count cannot cost a finished run its summary.
     evaluation_episodes(meta, args.eval_episodes, evaluation_env_kwargs(meta, None))

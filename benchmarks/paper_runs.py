@@ -119,19 +119,37 @@ def score_ram(model, env_id: str, env_kwargs: dict[str, Any], locations: str = "
 
 
 def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any]:
-    """A record for a run made with ``ram train`` (its ``summary.json`` and ``model.zip``), re-scored here.
+    """A record for a run made with ``ram train``: its ``summary.json`` and ``model.zip``, re-scored here.
 
-    The run must have trained RAM on this cell's env and glimpse count, on the whole training split.
+    The run must have trained RAM on this cell's env and glimpse count, on the whole training split. A run whose
+    model was not kept (the published checkpoints have a size limit) imports from its ``summary.json`` alone:
+    its settings are rebuilt from the summary's ``command`` and its scores are the run's own evaluation, which
+    scores as :func:`score_ram` does (deterministic, the whole test split in order), with M = 10 from the
+    folder's ``evaluate_paths10.txt`` (``ram evaluate RUN --paths 10``) when there is one; the record says
+    ``scored_from: "summary.json"``.
     """
     from agents.models import load_checkpoint
 
     spec = parse_row(row)
     summary_path = folder / "summary.json"
-    if not summary_path.exists() or not (folder / "model.zip").exists():
-        raise SystemExit(f"--import-run needs {folder}/summary.json and model.zip (a `ram train` output folder)")
+    if not summary_path.exists():
+        raise SystemExit(f"--import-run needs {folder}/summary.json (a `ram train` output folder)")
     summary = json.loads(summary_path.read_text())
     env_id = TASKS[task][1][dataset]
-    model, meta = load_checkpoint(str(folder / "model.zip"))
+    if (folder / "model.zip").exists():
+        model, meta = load_checkpoint(str(folder / "model.zip"))
+        recorded = None
+    else:
+        if "command" not in summary:
+            raise SystemExit(f"--import-run: {folder} has no model.zip and its summary.json no command to rebuild "
+                             "the run's settings from")
+        from agents.cli import CLIError, rebuild_run_model
+
+        try:
+            model, meta = rebuild_run_model(summary["command"])
+        except CLIError as exc:
+            raise SystemExit(f"--import-run: {folder}: {exc}") from None
+        recorded = recorded_scores(folder, summary)
     n_glimpses = int(model.observation_space["step"].n)
     problems = [f"{what} is {got!r}, the cell needs {want!r}" for what, got, want in [
         ("algo", meta["algo"], "ram"), ("env", meta["env_id"], env_id), ("glimpses", n_glimpses, spec["n_glimpses"]),
@@ -168,11 +186,36 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
         had["policy_kwargs"] = {k: getattr(policy, k) for k in wanted["policy_kwargs"]}
     settings = wanted if all(_same(had[k], v) for k, v in wanted.items()) else {}
     t0 = time.perf_counter()
-    scores = score_ram(model, env_id, dict(n_glimpses=n_glimpses))
+    scores = recorded if recorded is not None else score_ram(model, env_id, dict(n_glimpses=n_glimpses))
     return dict(dataset=dataset, task=task, row=row, seed=meta["seed"], **({"settings": settings} if settings else {}),
                 budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
+                **({"scored_from": "summary.json"} if recorded is not None else {}),
                 **scores, train_seconds=summary["train_seconds"], eval_seconds=round(time.perf_counter() - t0, 1),
-                env_id=env_id, timesteps_done=int(summary["timesteps"]), model=str(folder / "model.zip"),
+                env_id=env_id, timesteps_done=int(summary["timesteps"]),
+                model=str(folder / "model.zip") if recorded is None else None,
                 hyper=record_hyper(hyper, dict(n_glimpses=n_glimpses), "learned"),
                 imported_from=str(folder), **({"train_command": summary["command"]} if "command" in summary else {}))
 
+
+def recorded_scores(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """:func:`score_ram`'s figures from a run's own records: ``summary.json``'s evaluation (which must be the
+    deterministic pass over the whole test split in order) and, when present, ``evaluate_paths10.txt``."""
+    import re
+
+    evaluation = summary.get("evaluation") or {}
+    kwargs = evaluation.get("env_kwargs", {})
+    if kwargs.get("split") != "test" or kwargs.get("shuffle") is not False or evaluation.get("episodes") != 10_000:
+        raise SystemExit(f"--import-run: {folder}/summary.json's evaluation is {evaluation.get('episodes')} episodes "
+                         f"of {kwargs}; a table cell needs the whole test split in order (10000 episodes)")
+    scores = dict(error=100 * (1 - evaluation["rate"]), episodes=evaluation["episodes"],
+                  ci_error=[100 * (1 - evaluation["ci_high"]), 100 * (1 - evaluation["ci_low"])])
+    paths = folder / f"evaluate_paths{TEST_PATHS}.txt"
+    if paths.exists():
+        text = paths.read_text()
+        found = re.search(r"'paths': (\d+)\}\): .* over (\d+) episodes, test error ([\d.]+)%", text)
+        if not found or int(found[1]) != TEST_PATHS or int(found[2]) != 10_000 or "'split': 'test'" not in text:
+            raise SystemExit(f"--import-run: {paths} is not `ram evaluate --paths {TEST_PATHS}` over the whole test split")
+        scores["error_paths10"] = float(found[3])
+    if evaluation.get("attention") is not None:
+        scores["attention"] = evaluation["attention"]
+    return scores

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true", help="list the cells and exit")
     parser.add_argument("--import-run", default=None, metavar="FOLDER",
                         help="add a `ram train` output folder (summary.json, model.zip) as the record of the one "
-                             "cell named by --dataset, --tasks and --rows; it is re-scored on the test split")
+                             "cell named by --dataset, --tasks and --rows; it is re-scored on the test split "
+                             "(without model.zip: its summary's own test-split scores, see paper_runs.import_run)")
     return parser
 
 
@@ -109,8 +110,10 @@ def import_cell(parser: argparse.ArgumentParser, args: argparse.Namespace, tasks
     record = import_run(Path(args.import_run), args.dataset, tasks[0], args.rows[0])
     record.update(provenance(__file__, argv))
     merge(out, [record])
+    paths = record.get("error_paths10")
     print(f"imported {args.import_run}: test error {record['error']:.2f}% (M = {TEST_PATHS}: "
-          f"{record['error_paths10']:.2f}%)")
+          + (f"{paths:.2f}%)" if paths is not None else "not recorded)")
+          + (" from its summary.json (no model)" if record.get("scored_from") else ""))
 
 
 def run_cells(args: argparse.Namespace, planned: list[tuple], out: Path, argv: list[str] | None) -> None:

@@ -373,6 +373,43 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
 
 
 @requires_mnist
+def test_a_run_without_its_model_imports_from_its_summary_with_the_scores_a_rescore_gives(tmp_path, capsys):
+    import shutil
+
+    from agents.cli import main as ram
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "2000",
+                "--n-envs", "20", "--out", str(run), "--no-progress", "--threads", "1"]) == 0  # scored on all 10k
+    capsys.readouterr()
+    assert ram(["evaluate", str(run), "--paths", "10"]) == 0
+    (run / "evaluate_paths10.txt").write_text(capsys.readouterr().out)
+    bare = tmp_path / "bare"
+    shutil.copytree(run, bare, ignore=shutil.ignore_patterns("model.zip"))
+    pt = load_script("paper_tables")
+    for folder, out in ((run, tmp_path / "rescored"), (bare, tmp_path / "recorded")):
+        assert pt.main(["--out", str(out), "--import-run", str(folder), "--tasks", "mnist28", "--rows", "RAM-3g"]) == 0
+    (rescored,) = json.loads((tmp_path / "rescored" / "paper_tables.json").read_text())["records"]
+    (recorded,) = json.loads((tmp_path / "recorded" / "paper_tables.json").read_text())["records"]
+    assert recorded["scored_from"] == "summary.json" and recorded["model"] is None and "scored_from" not in rescored
+    assert recorded["error"] == pytest.approx(rescored["error"], abs=1e-9)
+    assert recorded["error_paths10"] == round(rescored["error_paths10"], 2)
+    assert recorded["attention"] == rescored["attention"]
+    for key in ("hyper", "budget", "seed", "train_command"):
+        assert recorded[key] == rescored[key], key
+    # The settings are the recorded command's: an -attend row still needs the recipe.
+    with pytest.raises(SystemExit, match="reinforce_reduction is 'sum', the recipe's is 'mean'"):
+        pt.main(["--out", str(tmp_path / "x"), "--import-run", str(bare), "--tasks", "mnist28", "--rows", "RAM-3g-attend"])
+    summary = json.loads((bare / "summary.json").read_text())
+    (bare / "summary.json").write_text(json.dumps(dict(summary, evaluation=dict(summary["evaluation"], episodes=20))))
+    with pytest.raises(SystemExit, match="20 episodes .* needs the whole test split"):
+        pt.main(["--out", str(tmp_path / "x"), "--import-run", str(bare), "--tasks", "mnist28", "--rows", "RAM-3g"])
+    (bare / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "command"}))
+    with pytest.raises(SystemExit, match="no model.zip and its summary.json no command"):
+        pt.main(["--out", str(tmp_path / "x"), "--import-run", str(bare), "--tasks", "mnist28", "--rows", "RAM-3g"])
+
+
+@requires_mnist
 def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path):
     from agents.cli import main as ram
 
