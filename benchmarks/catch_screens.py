@@ -18,6 +18,9 @@ tracks: whether REINFORCE keeps tracking it is handed, rather than whether it fi
 the fitted network's own (mean) locations during that fit instead of the oracle's, so it learns from the states its
 own glimpses lead to (DAgger's remedy for a fit that holds only on the expert's states). ``imitate_core=True``
 fits the glimpse network and core too (through the episode), so the state learns to carry where the ball is.
+``hold_tracking=True`` then keeps the glimpse network, core and location network still for the rest of the run:
+only the game-action head and the baseline learn, on the state the fit left (how far a game policy gets on a
+state that tracks, when nothing can move it off).
 
 Results are merged into ``<out>/catch_screens.json`` (one record per env, setting, seed, budget and resolved
 hyperparameters: a rerun after a default changed sits beside the older record) and
@@ -71,6 +74,9 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
     imitate_core = bool(setting.pop("imitate_core", False))
     if imitate_core and not imitate_steps:
         raise SystemExit("imitate_core fits the core during the imitation: set imitate_steps")
+    hold_tracking = bool(setting.pop("hold_tracking", False))
+    if hold_tracking and not imitate_core:
+        raise SystemExit("hold_tracking keeps the fitted core and location network still: set imitate_core")
     imitate_glimpses = setting.pop("imitate_glimpses", "oracle")
     if imitate_glimpses not in ("oracle", "own") or (imitate_glimpses == "own" and not imitate_steps):
         raise SystemExit(f"imitate_glimpses must be 'oracle' or 'own', with imitate_steps; got {imitate_glimpses!r}")
@@ -100,6 +106,10 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
         if imitate_steps:
             imitation_error = imitate_oracle(model, venv, imitate_steps, own_glimpses=imitate_glimpses == "own",
                                              core=imitate_core)
+        if hold_tracking:
+            for net in (model.policy.glimpse_net, model.policy.core, model.policy.location_net):
+                for p in net.parameters():
+                    p.requires_grad_(False)
         model.set_env(own_venv)
         model.learn(timesteps - oracle_steps, reset_num_timesteps=False)
     else:
@@ -115,7 +125,7 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
                 env_kwargs=env_kwargs, locations=locations, oracle_steps=oracle_steps,
                 hold_location=hold_location, imitate_steps=imitate_steps,
                 **({"imitation_error_px": imitation_error, "imitate_glimpses": imitate_glimpses,
-                    "imitate_core": imitate_core} if imitate_steps else {}))
+                    "imitate_core": imitate_core, "hold_tracking": hold_tracking} if imitate_steps else {}))
 
 
 def imitate_oracle(model, venv, steps: int, learning_rate: float = 1e-3, own_glimpses: bool = False,

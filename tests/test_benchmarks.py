@@ -142,6 +142,34 @@ def test_catch_screens_imitation_fits_the_location_network_to_the_oracle_and_not
                        timesteps=1000, games=16)
 
 
+def test_catch_screens_hold_tracking_trains_only_the_heads_after_the_fit(monkeypatch):
+    import agents.evaluation
+    from agents.ram import RAM
+
+    cs = load_script("catch_screens")
+    # The policy as the agent's own run starts (after the fit) and as it is scored (the end of training).
+    snapshots, learn, evaluate = [], RAM.learn, agents.evaluation.evaluate
+
+    def snapshot(model):
+        snapshots.append({k: v.clone() for k, v in model.policy.state_dict().items()})
+
+    monkeypatch.setattr(RAM, "learn", lambda self, n, **k: (k and snapshot(self)) or learn(self, n, **k))
+    monkeypatch.setattr(agents.evaluation, "evaluate", lambda model, *a, **k: snapshot(model) or evaluate(model, *a, **k))
+    setting = dict(screen_size=8, glimpse_size=2, n_envs=16, oracle_steps=500, hold_location=True, imitate_steps=224,
+                   imitate_core=True)
+    for hold in (True, False):
+        snapshots.clear()
+        record = cs.run_setting("RAM-Catch-v0", dict(setting, hold_tracking=hold), seed=0, timesteps=1500, games=16)
+        handover, final = snapshots
+        same = {k: bool((handover[k] == final[k]).all()) for k in final}
+        held = [k for k in final if k.startswith(("glimpse_net", "core", "location_net"))]
+        assert record["hold_tracking"] == hold and all(same[k] for k in held) == hold
+        assert not all(same[k] for k in final if k.startswith("action_net"))
+    with pytest.raises(SystemExit, match="set imitate_core"):
+        cs.run_setting("RAM-Catch-v0", dict(setting, imitate_core=False, hold_tracking=True), seed=0, timesteps=1500,
+                       games=16)
+
+
 def test_catch_robustness_quick_records_early_entropy_and_the_collapse_rule(tmp_path):
     run_script("catch_robustness", tmp_path)
     (r,) = json.loads((tmp_path / "catch_robustness.json").read_text())["records"]
