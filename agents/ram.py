@@ -110,6 +110,13 @@ class RAM(BaseAlgorithm):
             REINFORCE terms; the baseline still learns from the raw return. False (the default) is
             the paper's. Beyond the paper: a standard variance-reduction step; on Catch, where most
             random episodes return 0, it keeps the gradient's scale steady.
+        advantage_lambda: lambda of the advantage every REINFORCE term uses (location and game action): with the
+            learned baseline as the value, ``delta_t = b_{t+1} - b_t`` (``R - b_{T-1}`` on the last step) and
+            ``A_t = sum_k lambda^k delta_{t+k}`` (generalised advantage estimation with the final reward only).
+            1 (the default) telescopes to the paper's ``R - b_t``; 0 credits a step with how much the next
+            state's value rose, which the choice made there caused (the glimpse it placed, the paddle's move).
+            Beyond the paper: lower variance than the final reward's, at the bias of an imperfect baseline;
+            needs the learned baseline and one path per scene.
         location_lr_scale: the location network's learning rate as a multiple of the rest's (a
             separate optimizer parameter group; 1.0, the default, is the paper's single rate, 0
             freezes the location policy at its initialisation). Beyond the paper: a smaller value
@@ -172,7 +179,8 @@ class RAM(BaseAlgorithm):
                  lr_decay: str = "linear", optimizer: str = "adam", n_envs: int = 20, location_std: float = 0.1,
                  location_std_final: float | None = None,
                  hybrid: bool | str = "auto", core: str | None = None, max_grad_norm: float | None = None,
-                 entropy_coef: float = 0.0, entropy_floor: float = 0.0, normalize_advantage: bool = False, location_lr_scale: float = 1.0,
+                 entropy_coef: float = 0.0, entropy_floor: float = 0.0, normalize_advantage: bool = False,
+                 advantage_lambda: float = 1.0, location_lr_scale: float = 1.0,
                  reinforce_reduction: str = "sum", clip_logprob: bool = False, location_reward: str = "success",
                  location_baseline: str = "learned", paths_per_scene: int = 1, max_weight_norm: float | None = None,
                  env_kwargs: dict | None = None, env_device: torch.device | str | None = None,
@@ -236,6 +244,12 @@ class RAM(BaseAlgorithm):
                              f"got {entropy_floor}")
         self.entropy_floor = float(entropy_floor)
         self.normalize_advantage = bool(normalize_advantage)
+        if not 0 <= advantage_lambda <= 1:
+            raise ValueError(f"advantage_lambda must be in [0, 1], got {advantage_lambda}")
+        if advantage_lambda != 1 and (paths_per_scene > 1 or location_baseline != "learned"):
+            raise ValueError("advantage_lambda < 1 bootstraps from the learned baseline: it needs "
+                             "location_baseline='learned' and paths_per_scene=1")
+        self.advantage_lambda = float(advantage_lambda)
         if not location_lr_scale >= 0:
             raise ValueError(f"location_lr_scale must be >= 0, got {location_lr_scale}")
         self.location_lr_scale = float(location_lr_scale)
@@ -320,7 +334,8 @@ class RAM(BaseAlgorithm):
         if self.hybrid and self.location_reward == "log_likelihood":
             returns = -F.cross_entropy(out.logits.detach(), labels, reduction="none")
         b = torch.stack(batch.baselines, dim=1)                # (n, T)
-        advantage = location_advantage(returns, b, getattr(self, "paths_per_scene", 1))
+        advantage = location_advantage(returns, b, getattr(self, "paths_per_scene", 1),
+                                       getattr(self, "advantage_lambda", 1.0))  # older checkpoints have none
         if getattr(self, "location_baseline", "learned") == "classifier":
             logp = torch.stack(batch.step_logits, dim=1).detach().log_softmax(dim=2)  # (n, T, classes)
             belief = logp.gather(2, labels[:, None, None].expand(-1, logp.shape[1], 1)).squeeze(2)
@@ -479,10 +494,20 @@ class RAM(BaseAlgorithm):
         return model
 
 
-def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per_scene: int = 1) -> torch.Tensor:
+def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per_scene: int = 1,
+                       lam: float = 1.0) -> torch.Tensor:
     """``R - b_t`` per episode and step (detached): ``b_t`` the learned baseline ``(n, T)``, or with
     ``paths_per_scene`` M > 1 the mean return of the other M - 1 paths on the same scene (envs ``k*M`` to
-    ``k*M + M - 1`` share scene k), the same for every step."""
+    ``k*M + M - 1`` share scene k), the same for every step. ``lam`` < 1 (one path per scene): the
+    lambda-return's advantage over the learned baseline (``RAM``'s ``advantage_lambda``)."""
+    if paths_per_scene == 1 and lam != 1:
+        b, final = baselines.detach(), returns.detach()
+        delta = torch.cat([b[:, 1:], final[:, None]], dim=1) - b  # the reward comes on the last step only
+        advantage, running = torch.empty_like(b), torch.zeros_like(final)
+        for t in range(b.shape[1] - 1, -1, -1):
+            running = delta[:, t] + lam * running
+            advantage[:, t] = running
+        return advantage
     if paths_per_scene == 1:
         return (returns[:, None] - baselines).detach()
     group = returns.detach().view(-1, paths_per_scene)

@@ -296,6 +296,28 @@ def test_location_advantage_uses_the_learned_baseline_or_the_scenes_other_paths(
     assert torch.allclose(scene, expected[:, None].expand(6, 3)) and not scene.requires_grad
 
 
+def test_advantage_lambda_bootstraps_from_the_baseline_and_telescopes_to_the_return_at_one():
+    from agents.ram import location_advantage
+
+    returns = torch.tensor([1.0, 0.0])
+    b = torch.tensor([[0.2, 0.5, 0.9], [0.4, 0.3, 0.1]], requires_grad=True)
+    one_step = location_advantage(returns, b, lam=0.0)  # how much the next state's value rose
+    assert torch.allclose(one_step, torch.tensor([[0.3, 0.4, 0.1], [-0.1, -0.2, -0.1]]))
+    assert not one_step.requires_grad
+    half = location_advantage(returns, b, lam=0.5)  # A_t = delta_t + 0.5 A_{t+1}, from the end
+    assert torch.allclose(half, torch.tensor([[0.3 + 0.5 * (0.4 + 0.05), 0.4 + 0.05, 0.1],
+                                              [-0.1 + 0.5 * (-0.2 - 0.05), -0.2 - 0.05, -0.1]]))
+    assert torch.allclose(location_advantage(returns, b, lam=1.0 - 1e-9), returns[:, None] - b, atol=1e-6)
+    model = small_model(advantage_lambda=0.0)
+    model.learn(8 * 3 * 2)  # the option trains end to end
+    assert model.n_updates == 2 and model.advantage_lambda == 0.0
+    for bad, message in [(dict(advantage_lambda=1.5), r"advantage_lambda must be in \[0, 1\]"),
+                         (dict(advantage_lambda=0.5, location_baseline="classifier", location_reward="log_likelihood"),
+                          "location_baseline='learned'")]:
+        with pytest.raises(ValueError, match=message):
+            small_model(**bad)
+
+
 def test_paths_per_scene_builds_the_repeating_env_and_rejects_one_that_does_not_repeat():
     model = RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=8, paths_per_scene=4, env_kwargs=KW, seed=0)
     assert model.env.get_attr("scene_repeats")[0] == 4
