@@ -500,19 +500,19 @@ def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per
     ``paths_per_scene`` M > 1 the mean return of the other M - 1 paths on the same scene (envs ``k*M`` to
     ``k*M + M - 1`` share scene k), the same for every step. ``lam`` < 1 (one path per scene): the
     lambda-return's advantage over the learned baseline (``RAM``'s ``advantage_lambda``)."""
-    if paths_per_scene == 1 and lam != 1:
-        b, final = baselines.detach(), returns.detach()
-        delta = torch.cat([b[:, 1:], final[:, None]], dim=1) - b  # the reward comes on the last step only
-        advantage, running = torch.empty_like(b), torch.zeros_like(final)
-        for t in range(b.shape[1] - 1, -1, -1):
-            running = delta[:, t] + lam * running
-            advantage[:, t] = running
-        return advantage
-    if paths_per_scene == 1:
+    if paths_per_scene > 1:
+        group = returns.detach().view(-1, paths_per_scene)
+        others = (group.sum(dim=1, keepdim=True) - group) / (paths_per_scene - 1)
+        return (returns.detach() - others.reshape(-1))[:, None].expand_as(baselines)
+    if lam == 1:
         return (returns[:, None] - baselines).detach()
-    group = returns.detach().view(-1, paths_per_scene)
-    others = (group.sum(dim=1, keepdim=True) - group) / (paths_per_scene - 1)
-    return (returns.detach() - others.reshape(-1))[:, None].expand_as(baselines)
+    b, final = baselines.detach(), returns.detach()
+    delta = torch.cat([b[:, 1:], final[:, None]], dim=1) - b  # the reward comes on the last step only
+    advantage, running = torch.empty_like(b), torch.zeros_like(final)
+    for t in range(b.shape[1] - 1, -1, -1):
+        running = delta[:, t] + lam * running
+        advantage[:, t] = running
+    return advantage
 
 
 def check_ram_env(env) -> None:

@@ -98,18 +98,15 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
         # A warm-up with the glimpses on the ball, so the game policy learns to read the fine patch there before
         # the location policy takes over (its schedules run over the whole budget, not restarted at the switch).
         # hold_location: else REINFORCE on the overruled (never used) locations walks the mean at random.
-        for p in model.policy.location_net.parameters():
-            p.requires_grad_(not hold_location)
+        policy = model.policy
+        set_trainable([policy.location_net], not hold_location)
         model.learn(oracle_steps)
-        for p in model.policy.location_net.parameters():
-            p.requires_grad_(True)
+        set_trainable([policy.location_net], True)
         if imitate_steps:
             imitation_error = imitate_oracle(model, venv, imitate_steps, own_glimpses=imitate_glimpses == "own",
                                              core=imitate_core)
         if hold_tracking:
-            for net in (model.policy.glimpse_net, model.policy.core, model.policy.location_net):
-                for p in net.parameters():
-                    p.requires_grad_(False)
+            set_trainable([policy.glimpse_net, policy.core, policy.location_net], False)
         model.set_env(own_venv)
         model.learn(timesteps - oracle_steps, reset_num_timesteps=False)
     else:
@@ -126,6 +123,13 @@ def run_setting(env_id: str, setting: dict[str, Any], seed: int, timesteps: int,
                 hold_location=hold_location, imitate_steps=imitate_steps,
                 **({"imitation_error_px": imitation_error, "imitate_glimpses": imitate_glimpses,
                     "imitate_core": imitate_core, "hold_tracking": hold_tracking} if imitate_steps else {}))
+
+
+def set_trainable(modules, trainable: bool) -> None:
+    """Lets the optimizer move ``modules``' parameters, or holds them still (no gradient, so Adam skips them)."""
+    for module in modules:
+        for p in module.parameters():
+            p.requires_grad_(trainable)
 
 
 def imitate_oracle(model, venv, steps: int, learning_rate: float = 1e-3, own_glimpses: bool = False,
