@@ -479,6 +479,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"(95% CI {100 * result.ci_low:.2f}-{100 * result.ci_high:.2f}%) over {result.episodes} episodes{extra}")
     if result.attention is not None:  # measured in the same run (deterministic, M = 1)
         print(result.attention)
+    if args.json is not None:
+        from agents.checkpoints import atomic_write
+
+        record = dict(checkpoint=str(args.checkpoint), algo=meta["algo"], env_id=meta["env_id"], env_kwargs=kwargs,
+                      **result.as_dict())
+        if what == "accuracy":
+            record["error_percent"] = result.error_percent
+        try:
+            atomic_write(args.json, lambda f: f.write(json.dumps(record, indent=1, default=str).encode()))
+        except OSError as exc:
+            raise CLIError(f"--json: cannot write {args.json}: {exc.strerror or exc}") from None
     return 0
 
 
@@ -598,6 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--paths", type=int, default=1,
                    help="RAM, classification: average the class probabilities over this many sampled glimpse paths "
                         "per image (M; 1 = the deterministic path)")
+    e.add_argument("--json", default=None, metavar="FILE",
+                   help="also write the figures (rate, interval, episodes, env settings, attention) to FILE as JSON")
     u = sub.add_parser("tune", help="hyperparameter search on the validation split (Optuna; random search)",
                        formatter_class=_HelpFormatter)
     u.add_argument("--env", default="RAM-MNIST-v0")

@@ -199,7 +199,9 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
 
 def recorded_scores(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
     """:func:`score_ram`'s figures from a run's own records: ``summary.json``'s evaluation (which must be the
-    deterministic pass over the whole test split in order) and, when present, ``evaluate_paths10.txt``."""
+    deterministic pass over the whole test split in order) and, when present, M = 10 from ``evaluate_paths10.json``
+    (``ram evaluate --paths 10 --json``) or else from the line ``ram evaluate --paths 10`` printed into
+    ``evaluate_paths10.txt``."""
     import re
 
     evaluation = summary.get("evaluation") or {}
@@ -210,7 +212,16 @@ def recorded_scores(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
     scores = dict(error=100 * (1 - evaluation["rate"]), episodes=evaluation["episodes"],
                   ci_error=[100 * (1 - evaluation["ci_high"]), 100 * (1 - evaluation["ci_low"])])
     paths = folder / f"evaluate_paths{TEST_PATHS}.txt"
-    if paths.exists():
+    structured = paths.with_suffix(".json")
+    if structured.exists():  # `ram evaluate --paths 10 --json`: read, not parsed from the printed line
+        record = json.loads(structured.read_text())
+        kwargs = record.get("env_kwargs", {})
+        if (kwargs.get("paths") != TEST_PATHS or kwargs.get("split") != "test" or kwargs.get("shuffle") is not False
+                or record.get("episodes") != 10_000):
+            raise SystemExit(f"--import-run: {structured} is not `ram evaluate --paths {TEST_PATHS}` over the whole "
+                             f"test split (it has {record.get('episodes')} episodes of {kwargs})")
+        scores["error_paths10"] = float(record["error_percent"])
+    elif paths.exists():
         text = paths.read_text()
         found = re.search(r"'paths': (\d+)\}\): .* over (\d+) episodes, test error ([\d.]+)%", text)
         if not found or int(found[1]) != TEST_PATHS or int(found[2]) != 10_000 or "'split': 'test'" not in text:

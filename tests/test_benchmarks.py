@@ -423,6 +423,18 @@ def test_a_run_without_its_model_imports_from_its_summary_with_the_scores_a_resc
     assert recorded["error"] == pytest.approx(rescored["error"], abs=1e-9)
     assert recorded["error_paths10"] == round(rescored["error_paths10"], 2)
     assert recorded["attention"] == rescored["attention"]
+    # `ram evaluate --json` beside it: M = 10 read exactly, not from the printed line's two decimals.
+    assert ram(["evaluate", str(run), "--paths", "10", "--json", str(bare / "evaluate_paths10.json")]) == 0
+    capsys.readouterr()
+    assert pt.main(["--out", str(tmp_path / "json"), "--import-run", str(bare), "--tasks", "mnist28",
+                    "--rows", "RAM-3g"]) == 0
+    (from_json,) = json.loads((tmp_path / "json" / "paper_tables.json").read_text())["records"]
+    assert from_json["error_paths10"] == pytest.approx(rescored["error_paths10"], abs=1e-9)
+    (bare / "evaluate_paths10.json").write_text(json.dumps(dict(
+        json.loads((bare / "evaluate_paths10.json").read_text()), episodes=20)))
+    with pytest.raises(SystemExit, match="evaluate_paths10.json is not `ram evaluate --paths 10` .* 20 episodes"):
+        pt.main(["--out", str(tmp_path / "x"), "--import-run", str(bare), "--tasks", "mnist28", "--rows", "RAM-3g"])
+    (bare / "evaluate_paths10.json").unlink()
     for key in ("hyper", "budget", "seed", "train_command"):
         assert recorded[key] == rescored[key], key
     # The settings are the recorded command's: an -attend row still needs the recipe.

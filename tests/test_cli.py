@@ -145,6 +145,14 @@ def test_evaluate_averages_over_sampled_glimpse_paths(tmp_path, capsys):
     assert main(["evaluate", str(out / "model.zip"), "--episodes", "100", "--paths", "3"]) == 0
     line = capsys.readouterr().out
     assert "'paths': 3" in line and "over 100 episodes" in line and "test error" in line
+    assert main(["evaluate", str(out / "model.zip"), "--episodes", "100", "--paths", "3",
+                 "--json", str(tmp_path / "eval.json")]) == 0
+    record = json.loads((tmp_path / "eval.json").read_text())
+    assert record["env_kwargs"]["paths"] == 3 and record["episodes"] == 100 and record["env_id"] == "RAM-MNIST-v0"
+    assert f"test error {record['error_percent']:.2f}%" in capsys.readouterr().out  # the printed figure, unrounded
+    assert record["error_percent"] == pytest.approx(100 * (1 - record["rate"]))
+    assert main(["evaluate", str(out / "model.zip"), "--episodes", "10", "--json", str(tmp_path / "eval.json" / "e.json")]) == 2
+    assert "--json: cannot write" in capsys.readouterr().err
     assert main(["evaluate", str(out / "model.zip"), "--paths", "0"]) == 2
     assert "--paths must be >= 1" in capsys.readouterr().err
 
