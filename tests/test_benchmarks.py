@@ -984,3 +984,16 @@ def test_a_screen_rerun_after_a_default_changed_is_kept_beside_the_older_record_
     merged = merge_records(path, [record(0.03, 0.9)], record_key, record_order)  # same settings: replaced
     assert [r["catch_rate"] for r in merged] == [0.5, 0.9]
     assert setting_label(merged[1], merged[1:]) == "screen_size=12"
+
+
+@requires_mnist
+def test_first_glimpse_figures_on_cluttered_scenes(tmp_path):
+    fg = load_script("first_glimpse")
+    r = fg.first_glimpse_figures("RAM-ClutteredMNIST-v0", scenes=400)
+    assert r["scenes"] == 400 and r["coarsest_patch"] == 48
+    # A uniform first glimpse on 60x60 lands about 25.6 px from the digit and sees it about half the time; the
+    # informed glimpse 2 (on the digit when seen, else the best guess) must beat always looking at the centre.
+    assert 0.4 < r["seen"] < 0.7 and 23 < r["first_distance"] < 28 and 11 < r["centre_distance"] < 14
+    assert r["informed_distance"] < r["centre_distance"]
+    assert r["informed_distance"] == pytest.approx((1 - r["seen"]) * r["informed_unseen_distance"])  # seen: 0 px
+    assert "informed glimpse 2" in run_script("first_glimpse", tmp_path)
