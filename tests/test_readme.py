@@ -27,3 +27,14 @@ def test_local_links_resolve():
     assert local, "the README links no local file: the pattern no longer matches its links"
     missing = [t for t in local if not (README.parent / t).exists()]
     assert not missing, f"README links to files that do not exist: {missing}"
+
+
+def test_layout_names_every_module():
+    """The README's Layout block names every module of the three packages (a new file lands in the map)."""
+    layout = re.search(r"## Layout\n\n```\n(.*?)```", README.read_text(), re.S).group(1)
+    root = README.parent
+    modules = [p for pkg in ("ram_env", "agents", "benchmarks") for p in (root / pkg).rglob("*.py")
+               if p.name != "__init__.py"]
+    assert len(modules) > 40
+    missing = [str(p.relative_to(root)) for p in modules if p.name not in layout]
+    assert not missing, f"the README's Layout does not name: {missing}"
