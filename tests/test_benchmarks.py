@@ -997,3 +997,31 @@ def test_first_glimpse_figures_on_cluttered_scenes(tmp_path):
     assert r["informed_distance"] < r["centre_distance"]
     assert r["informed_distance"] == pytest.approx((1 - r["seen"]) * r["informed_unseen_distance"])  # seen: 0 px
     assert "informed glimpse 2" in run_script("first_glimpse", tmp_path)
+
+
+def test_compare_runs_overlays_smoothed_curves_and_prefers_the_late_distance(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    compare = load_script("compare_runs")
+    assert list(compare.running_mean(np.array([1.0, 3.0, 5.0, 7.0]), 2)) == [1.0, 2.0, 4.0, 6.0]
+    a, b = tmp_path / "catch-a", tmp_path / "catch-b"
+    a.mkdir(), b.mkdir()
+    (a / "progress.csv").write_text("time/total_timesteps,rollout/success_rate,train/target_distance_px,"
+                                    "train/target_distance_late_px\n1000000,0.2,9.0,8.0\n2000000,0.6,7.0,4.0\n")
+    with gzip.open(b / "progress.csv.gz", "wt") as f:  # no late figure: the every-step distance stands in
+        f.write("time/total_timesteps,rollout/success_rate,train/target_distance_px\n1000000,0.5,20.0\n3000000,0.7,\n")
+    made = []
+    subplots = compare.plt.subplots
+    monkeypatch.setattr(compare.plt, "subplots", lambda *a, **k: made.append(subplots(*a, **k)) or made[-1])
+    compare.main([str(a), str(b), "--out", str(tmp_path / "c.png"), "--smooth", "2", "--reference", "centre=8.31"])
+    out = capsys.readouterr().out
+    assert "catch-a: training success 40.0% at 2.0M, target_distance_late_px 6.00" in out
+    assert "catch-b: training success 60.0% at 3.0M, target_distance_px 20.00" in out
+    rates, dists = ({line.get_label(): line for line in ax.get_lines()} for ax in made[0][1])
+    assert list(rates["catch-b"].get_xdata()) == [1.0, 3.0]
+    assert list(dists["catch-a"].get_ydata()) == [8.0, 6.0] and list(dists["centre"].get_ydata()) == [8.31, 8.31]
+    with pytest.raises(SystemExit, match="no progress.csv"):
+        compare.main([str(tmp_path / "missing"), "--out", str(tmp_path / "c.png")])
+    with pytest.raises(SystemExit):
+        compare.main([str(a), "--out", str(tmp_path / "c.png"), "--reference", "8.31"])
+    assert "--reference must be LABEL=PX, got '8.31'" in capsys.readouterr().err
