@@ -124,22 +124,31 @@ class LocationNetwork(nn.Module):
             reproductions do; ``"none"`` is the paper's plain linear layer (the env clips the sampled
             location to [-1, 1]). With tanh the policy gradient fades as the mean nears the border,
             where ``1 - mu^2`` goes to 0.
-        input_norm: standardise ``h_t`` over its units (layer normalisation without learned gain or bias)
-            before the linear layer. False (the default) is the paper's. Beyond the paper: the ReLU core's
-            state is unbounded and grows over the glimpses, which drives the tanh into saturation at the
-            border; normalised, the head sees the same scale at every step.
+        input_norm: what ``h_t`` becomes before the linear layer. False (the default) is the paper's: ``h_t``
+            itself. Beyond the paper, both bound the head's input, which the ReLU core's state does not (it grows
+            over the glimpses and drives the tanh into saturation at the border): ``"layer"`` (or True, as
+            checkpoints from before ``"unit"`` say) standardises it over its units (layer normalisation without
+            learned gain or bias; the result has norm sqrt(hidden_size)); ``"unit"`` scales it to unit L2 norm,
+            so with every weight row bounded to norm 1 (``RAM(max_weight_norm=1)``) each pre-tanh coordinate
+            stays in [-1, 1] and the mean in [-tanh 1, tanh 1] (the digit centres of the 60x60 and 100x100 tasks
+            lie within [-0.72, 0.72]).
     """
 
-    def __init__(self, hidden_size: int = 256, squash: str = "tanh", input_norm: bool = False):
+    def __init__(self, hidden_size: int = 256, squash: str = "tanh", input_norm: bool | str = False):
         super().__init__()
         if squash not in ("tanh", "none"):
             raise ValueError(f"location squash must be 'tanh' or 'none', got {squash!r}")
+        norms = {False: False, True: "layer", "layer": "layer", "unit": "unit"}
+        if not isinstance(input_norm, (bool, str)) or input_norm not in norms:
+            raise ValueError(f"location input_norm must be False, 'layer' (or True) or 'unit', got {input_norm!r}")
         self.fc = nn.Linear(hidden_size, 2)
         self.squash = squash
-        self.input_norm = bool(input_norm)
+        self.input_norm = norms[input_norm]
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if self.input_norm:
+        if self.input_norm == "layer":
             h = F.layer_norm(h, h.shape[-1:])
+        elif self.input_norm == "unit":
+            h = F.normalize(h, dim=-1, eps=1e-6)
         mu = self.fc(h)
         return torch.tanh(mu) if self.squash == "tanh" else mu

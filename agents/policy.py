@@ -70,8 +70,9 @@ class RAMPolicy(BasePolicy):
             reproduction does); False lets the location gradient reach the core as well.
         location_squash: ``"tanh"`` (default) or ``"none"``, the paper's linear location mean
             (see :class:`~agents.networks.LocationNetwork`).
-        location_input_norm: layer-normalise the location network's input ``h_t`` (see
-            :class:`~agents.networks.LocationNetwork`; False, the default, is the paper's).
+        location_input_norm: bound the location network's input ``h_t``: ``"layer"`` (or True: layer
+            normalisation) or ``"unit"`` (unit L2 norm); see :class:`~agents.networks.LocationNetwork`. False, the
+            default, is the paper's.
         init_scale: initialise every parameter uniformly in [-init_scale, init_scale] (the Torch
             reproductions use 0.1); None keeps PyTorch's default initialisation.
         stochastic_choice: sample the class/game action from the softmax when not deterministic
@@ -87,7 +88,7 @@ class RAMPolicy(BasePolicy):
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
                  core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
-                 location_squash: str = "tanh", location_input_norm: bool = False,
+                 location_squash: str = "tanh", location_input_norm: bool | str = False,
                  stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):

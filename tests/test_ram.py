@@ -361,7 +361,27 @@ def test_location_input_norm_makes_the_location_mean_independent_of_the_state_sc
     assert torch.allclose(normed(h), normed(10 * h), atol=1e-5)
     assert not torch.allclose(plain(h), plain(10 * h), atol=1e-3)
     policy = small_model(policy_kwargs={"location_input_norm": True}).policy
-    assert policy.location_net.input_norm
+    assert policy.location_net.input_norm == "layer"
+
+
+def test_unit_input_norm_bounds_the_location_mean_and_survives_a_checkpoint(tmp_path):
+    from agents.networks import LocationNetwork
+
+    torch.manual_seed(0)
+    head = LocationNetwork(16, input_norm="unit")
+    with torch.no_grad():
+        head.fc.weight.copy_(torch.nn.functional.normalize(torch.randn(2, 16), dim=1))  # rows at norm 1
+        head.fc.bias.zero_()
+    h = torch.rand(64, 16) * 1000  # a state grown far past any scale
+    mu = head(h)
+    assert torch.allclose(mu, head(h / 1000), atol=1e-6)
+    assert float(mu.abs().max()) <= np.tanh(1.0) + 1e-6
+    assert torch.allclose(mu, torch.tanh(head.fc(h / h.norm(dim=1, keepdim=True))), atol=1e-6)
+    model = small_model(policy_kwargs={"location_input_norm": "unit"})
+    model.save(tmp_path / "m")
+    assert RAM.load(tmp_path / "m.zip", device="cpu").policy.location_net.input_norm == "unit"
+    with pytest.raises(ValueError, match="input_norm must be False, 'layer' \\(or True\\) or 'unit', got 'l2'"):
+        LocationNetwork(16, input_norm="l2")
 
 
 def test_training_logs_how_far_the_glimpses_land_from_the_target():
