@@ -505,6 +505,21 @@ def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     # Step 0 is the env's uniformly random first glimpse: about 1 - 0.95^2 = 10% of them at the border.
     assert 0.03 < record["steps"][0]["at_border"] < 0.18 and 0.35 < record["steps"][0]["mean_abs_x"] < 0.65
     assert "| M = 10 sampled paths, averaged |" in (tmp_path / "glimpse_paths.md").read_text()
+    # The state norm is h_t's after each glimpse, recomputed here along the same deterministic path.
+    from agents.config import EVAL_SEED
+    from agents.models import load_checkpoint
+    from ram_env import make_sb3_vec_env
+
+    model, meta = load_checkpoint(str(run / "model.zip"))
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=500, seed=EVAL_SEED, monitor=False,
+                            env_kwargs=record["env_kwargs"])
+    obs, state, expected = venv.reset(), None, []
+    for step in range(3):
+        action, state = model.predict(obs, state=state, episode_start=np.full(500, step == 0), deterministic=True)
+        expected.append(float(np.linalg.norm(state[0], axis=1).mean()))
+        obs, *_ = venv.step(action)
+    assert [s["state_norm"] for s in record["steps"]] == pytest.approx(expected, rel=1e-6)
+    assert expected[0] > 0
     # A wrong path among several is reported before any of them is scored.
     with pytest.raises(SystemExit):
         gp.main([str(run / "model.zip"), str(tmp_path / "missing.zip"), "--out", str(tmp_path / "other")])
