@@ -34,7 +34,7 @@ LIMIT_MB = 30.0
 FASHION_CELLS = {("cluttered60", "RAM-8g"), ("mnist28", "RAM-6g")}  # the headline task and the 28x28 row
 # ram train runs the README quotes: (cell name, folder under results/runs, what it shows)
 RUNS = [
-    ("catch-RAM", "catch-seed0", "RAM on Catch, 15M steps (the README's Catch section)"),
+    ("catch-RAM", "catch-seed2-60M", "RAM on Catch, `ram train`'s defaults, 60M steps (the README's Catch section)"),
     ("cluttered60-RAM-8g-location-lr0.1", "cluttered60-8g-location-lr0.1-seed0",
      "cluttered 60x60 RAM-8g, location network at 0.1x the learning rate"),
     ("cluttered60-RAM-8g-linear-location", "cluttered60-8g-linear-location-seed0",
@@ -137,6 +137,13 @@ def _commit(path: Path) -> str | None:
     return out[-1] if out else None
 
 
+def _known_commit(old: dict[str, dict[str, Any]], cell: str, path: Path) -> str | None:
+    """The commit the index already gives ``cell``, while the cell still names the same file (a cell moved to
+    another file, e.g. a longer run, gets that file's own commit)."""
+    entry = old.get(cell, {})
+    return entry.get("commit") if entry.get("path") == _relative(path) else None
+
+
 def _relative(path: Path) -> str:
     return str(path.resolve().relative_to(RESULTS.resolve()))
 
@@ -154,7 +161,7 @@ def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = Non
                             test_error=round(r["error"], 2),
                             test_error_paths10=None if r.get("error_paths10") is None else round(r["error_paths10"], 2),
                             test_episodes=r["episodes"], command=r["command"], date=r["date"],
-                            commit=old.get(name, {}).get("commit") or _commit(path)))
+                            commit=_known_commit(old, name, path) or _commit(path)))
     for name, folder, what in RUNS:
         run = RESULTS / "runs" / folder
         summary = json.loads((run / "summary.json").read_text())
@@ -166,7 +173,7 @@ def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = Non
                             env_kwargs={k: v for k, v in summary["env_kwargs"].items() if k != "split"},
                             timesteps=summary.get("timesteps"), **{metric.replace(" ", "_"): round(value, 2)},
                             test_episodes=evaluation["episodes"], command=summary.get("command"),
-                            date=None, commit=old.get(name, {}).get("commit") or _commit(run / "model.zip")))
+                            date=None, commit=_known_commit(old, name, run / "model.zip") or _commit(run / "model.zip")))
     return entries
 
 

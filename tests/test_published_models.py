@@ -56,3 +56,10 @@ def test_evaluate_and_render_take_a_cell_name(tmp_path, capsys):
     gif = tmp_path / "g.gif"
     assert main(["render", "mnist-mnist28-RAM-2g", "--out", str(gif), "--episodes", "1"]) == 0
     assert gif.stat().st_size > 1000
+
+
+def test_a_cell_moved_to_another_file_takes_that_files_commit():
+    old = {"catch-RAM": {"path": "runs/a/model.zip", "commit": "abc1234"}}
+    assert published._known_commit(old, "catch-RAM", RESULTS / "runs" / "a" / "model.zip") == "abc1234"
+    assert published._known_commit(old, "catch-RAM", RESULTS / "runs" / "b" / "model.zip") is None
+    assert published._known_commit(old, "new-cell", RESULTS / "runs" / "a" / "model.zip") is None
