@@ -131,24 +131,32 @@ class LocationNetwork(nn.Module):
             learned gain or bias; the result has norm sqrt(hidden_size)); ``"unit"`` scales it to unit L2 norm,
             so with every weight row bounded to norm 1 (``RAM(max_weight_norm=1)``) each pre-tanh coordinate
             stays in [-1, 1] and the mean in [-tanh 1, tanh 1] (the digit centres of the 60x60 and 100x100 tasks
-            lie within [-0.72, 0.72]).
+            lie within [-0.72, 0.72]). ``"unit_gain"``: the unit-norm state times a learned scalar gain
+            (``exp(log_gain)``, from 1), so the head's reach is learned once for every step while the state's growth
+            over the glimpses still does not reach it.
     """
 
     def __init__(self, hidden_size: int = 256, squash: str = "tanh", input_norm: bool | str = False):
         super().__init__()
         if squash not in ("tanh", "none"):
             raise ValueError(f"location squash must be 'tanh' or 'none', got {squash!r}")
-        norms = {False: False, True: "layer", "layer": "layer", "unit": "unit"}
+        norms = {False: False, True: "layer", "layer": "layer", "unit": "unit", "unit_gain": "unit_gain"}
         if not isinstance(input_norm, (bool, str)) or input_norm not in norms:
-            raise ValueError(f"location input_norm must be False, 'layer' (or True) or 'unit', got {input_norm!r}")
+            raise ValueError(f"location input_norm must be False, 'layer' (or True), 'unit' or 'unit_gain', "
+                             f"got {input_norm!r}")
         self.fc = nn.Linear(hidden_size, 2)
         self.squash = squash
         self.input_norm = norms[input_norm]
+        if self.input_norm == "unit_gain":
+            # A log so that a uniform(-s, s) initialisation of every parameter (init_scale) leaves the gain near 1.
+            self.log_gain = nn.Parameter(torch.zeros(()))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if self.input_norm == "layer":
             h = F.layer_norm(h, h.shape[-1:])
         elif self.input_norm == "unit":
             h = F.normalize(h, dim=-1, eps=1e-6)
+        elif self.input_norm == "unit_gain":
+            h = F.normalize(h, dim=-1, eps=1e-6) * self.log_gain.exp()
         mu = self.fc(h)
         return torch.tanh(mu) if self.squash == "tanh" else mu

@@ -380,8 +380,31 @@ def test_unit_input_norm_bounds_the_location_mean_and_survives_a_checkpoint(tmp_
     model = small_model(policy_kwargs={"location_input_norm": "unit"})
     model.save(tmp_path / "m")
     assert RAM.load(tmp_path / "m.zip", device="cpu").policy.location_net.input_norm == "unit"
-    with pytest.raises(ValueError, match="input_norm must be False, 'layer' \\(or True\\) or 'unit', got 'l2'"):
+    with pytest.raises(ValueError, match="input_norm must be False, 'layer' \\(or True\\), 'unit' or 'unit_gain', got 'l2'"):
         LocationNetwork(16, input_norm="l2")
+
+
+def test_unit_gain_input_norm_learns_one_gain_for_every_state_scale():
+    from agents.networks import LocationNetwork
+
+    torch.manual_seed(0)
+    head = LocationNetwork(16, input_norm="unit_gain")
+    h = torch.rand(8, 16)
+    with torch.no_grad():
+        head.log_gain.fill_(np.log(3.0))
+    assert torch.allclose(head(h), head(50 * h), atol=1e-6)  # the state's scale still does not reach the head
+    assert torch.allclose(head(h), torch.tanh(head.fc(3.0 * h / h.norm(dim=1, keepdim=True))), atol=1e-6)
+    head(h).sum().backward()
+    assert head.log_gain.grad is not None and float(head.log_gain.grad) != 0.0  # the gain learns
+    # init_scale draws every parameter from uniform(-s, s): the gain starts within exp(+-s) of 1, and the weight bound
+    # (max_weight_norm) leaves it alone.
+    model = small_model(policy_kwargs={"location_input_norm": "unit_gain", "init_scale": 0.1})
+    gain = model.policy.location_net.log_gain
+    assert abs(float(gain)) <= 0.1
+    with torch.no_grad():
+        gain.fill_(2.0)
+    model.policy.constrain_weight_norms(1.0)
+    assert float(gain) == 2.0
 
 
 def test_training_logs_how_far_the_glimpses_land_from_the_target():
