@@ -125,7 +125,7 @@ class LocationNetwork(nn.Module):
             location to [-1, 1]). With tanh the policy gradient fades as the mean nears the border,
             where ``1 - mu^2`` goes to 0.
         input_norm: what ``h_t`` becomes before the linear layer. False (the default) is the paper's: ``h_t``
-            itself. Beyond the paper, both bound the head's input, which the ReLU core's state does not (it grows
+            itself. Beyond the paper, the others bound the head's input, which the ReLU core's state does not (it grows
             over the glimpses and drives the tanh into saturation at the border): ``"layer"`` (or True, as
             checkpoints from before ``"unit"`` say) standardises it over its units (layer normalisation without
             learned gain or bias; the result has norm sqrt(hidden_size)); ``"unit"`` scales it to unit L2 norm,
@@ -154,9 +154,9 @@ class LocationNetwork(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if self.input_norm == "layer":
             h = F.layer_norm(h, h.shape[-1:])
-        elif self.input_norm == "unit":
+        elif self.input_norm:  # "unit" or "unit_gain"
             h = F.normalize(h, dim=-1, eps=1e-6)
-        elif self.input_norm == "unit_gain":
-            h = F.normalize(h, dim=-1, eps=1e-6) * self.log_gain.exp()
+            if self.input_norm == "unit_gain":
+                h = h * self.log_gain.exp()
         mu = self.fc(h)
         return torch.tanh(mu) if self.squash == "tanh" else mu

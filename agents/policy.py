@@ -71,8 +71,8 @@ class RAMPolicy(BasePolicy):
         location_squash: ``"tanh"`` (default) or ``"none"``, the paper's linear location mean
             (see :class:`~agents.networks.LocationNetwork`).
         location_input_norm: bound the location network's input ``h_t``: ``"layer"`` (or True: layer
-            normalisation) or ``"unit"`` (unit L2 norm) or ``"unit_gain"`` (unit norm times a learned gain); see :class:`~agents.networks.LocationNetwork`. False, the
-            default, is the paper's.
+            normalisation), ``"unit"`` (unit L2 norm) or ``"unit_gain"`` (unit norm times a learned gain); see
+            :class:`~agents.networks.LocationNetwork`. False, the default, is the paper's.
         init_scale: initialise every parameter uniformly in [-init_scale, init_scale] (the Torch
             reproductions use 0.1); None keeps PyTorch's default initialisation.
         stochastic_choice: sample the class/game action from the softmax when not deterministic

@@ -137,11 +137,12 @@ def _commit(path: Path) -> str | None:
     return out[-1] if out else None
 
 
-def _known_commit(old: dict[str, dict[str, Any]], cell: str, path: Path) -> str | None:
-    """The commit the index already gives ``cell``, while the cell still names the same file (a cell moved to
-    another file, e.g. a longer run, gets that file's own commit)."""
+def _cell_commit(old: dict[str, dict[str, Any]], cell: str, path: Path) -> str | None:
+    """The commit the index already gives ``cell`` while the cell still names the same file, else the commit that
+    added ``path`` (a cell moved to another file, e.g. a longer run, gets that file's own commit)."""
     entry = old.get(cell, {})
-    return entry.get("commit") if entry.get("path") == _relative(path) else None
+    known = entry.get("commit") if entry.get("path") == _relative(path) else None
+    return known or _commit(path)
 
 
 def _relative(path: Path) -> str:
@@ -161,7 +162,7 @@ def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = Non
                             test_error=round(r["error"], 2),
                             test_error_paths10=None if r.get("error_paths10") is None else round(r["error_paths10"], 2),
                             test_episodes=r["episodes"], command=r["command"], date=r["date"],
-                            commit=_known_commit(old, name, path) or _commit(path)))
+                            commit=_cell_commit(old, name, path)))
     for name, folder, what in RUNS:
         run = RESULTS / "runs" / folder
         summary = json.loads((run / "summary.json").read_text())
@@ -173,7 +174,7 @@ def build_index(records: list[dict[str, Any]], old: dict[str, dict] | None = Non
                             env_kwargs={k: v for k, v in summary["env_kwargs"].items() if k != "split"},
                             timesteps=summary.get("timesteps"), **{metric.replace(" ", "_"): round(value, 2)},
                             test_episodes=evaluation["episodes"], command=summary.get("command"),
-                            date=None, commit=_known_commit(old, name, run / "model.zip") or _commit(run / "model.zip")))
+                            date=None, commit=_cell_commit(old, name, run / "model.zip")))
     return entries
 
 

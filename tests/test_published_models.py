@@ -60,6 +60,10 @@ def test_evaluate_and_render_take_a_cell_name(tmp_path, capsys):
 
 def test_a_cell_moved_to_another_file_takes_that_files_commit():
     old = {"catch-RAM": {"path": "runs/a/model.zip", "commit": "abc1234"}}
-    assert published._known_commit(old, "catch-RAM", RESULTS / "runs" / "a" / "model.zip") == "abc1234"
-    assert published._known_commit(old, "catch-RAM", RESULTS / "runs" / "b" / "model.zip") is None
-    assert published._known_commit(old, "new-cell", RESULTS / "runs" / "a" / "model.zip") is None
+    # An untracked file has no commit yet, so a cell that does not keep the indexed one gets None here.
+    assert published._cell_commit(old, "catch-RAM", RESULTS / "runs" / "a" / "model.zip") == "abc1234"
+    assert published._cell_commit(old, "catch-RAM", RESULTS / "runs" / "b" / "model.zip") is None
+    assert published._cell_commit(old, "new-cell", RESULTS / "runs" / "a" / "model.zip") is None
+    # A published file keeps the commit that added it.
+    catch = next(e for e in INDEX if e["cell"] == "catch-RAM")
+    assert published._cell_commit({}, "catch-RAM", RESULTS / catch["path"]) == catch["commit"]
