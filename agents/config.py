@@ -48,9 +48,14 @@ ATTENTION_RECIPE: dict[str, Any] = dict(reinforce_reduction="mean", max_grad_nor
 #: The recipe with the location std annealed linearly over the run from the task's to 0.05 (``RAM-<n>g-attend-anneal``
 #: rows): 4.46% against 5.34% validation error on cluttered 60x60 at 30M steps (the README, "Where we diverge").
 ANNEALED_RECIPE: dict[str, Any] = dict(ATTENTION_RECIPE, location_std_final=0.05)
+#: The annealed recipe with the location head reading the unit-norm core state times a learned gain
+#: (``RAM-<n>g-attend-anneal-gain`` rows; the README, "Attention experiments", its bounded-input screens).
+GAIN_RECIPE: dict[str, Any] = dict(ANNEALED_RECIPE, policy_kwargs={"detach_location": False,
+                                                                   "location_input_norm": "unit_gain"})
 #: The recipes by row suffix (``benchmarks.paper_cells.parse_row``). A row without one trains with neither, and a run
-#: imported as a row must have trained with exactly its recipe's schedule (``location_std_final``).
-RECIPES: dict[str, dict[str, Any]] = {"attend": ATTENTION_RECIPE, "attend-anneal": ANNEALED_RECIPE}
+#: imported as a row must have trained with exactly its recipe's schedule (``location_std_final``) and location input.
+RECIPES: dict[str, dict[str, Any]] = {"attend": ATTENTION_RECIPE, "attend-anneal": ANNEALED_RECIPE,
+                                      "attend-anneal-gain": GAIN_RECIPE}
 
 #: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
 #: ``train[55000:]`` by the search recorded in results/hyper_search.md (its script is superseded by ``ram tune``);

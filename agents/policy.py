@@ -128,6 +128,11 @@ class RAMPolicy(BasePolicy):
                        "lr": lr * self.location_lr_scale}]
         self.optimizer = self.optimizer_class(params, lr=lr, **self.optimizer_kwargs)
 
+    @property
+    def location_input_norm(self) -> bool | str:
+        """What the location network's input becomes (``LocationNetwork``'s ``input_norm``; False: the paper's)."""
+        return self.location_net.input_norm
+
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,

@@ -167,6 +167,11 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     if spec["kind"] == "ram" and "location_std_final" not in recipe and final_std is not None:
         problems.append(f"location_std_final is {final_std!r}: the run annealed its std, the row does not "
                         f"(import it as an -attend-anneal row)")
+    # So does a bounded location input: only a recipe that names one may import a run that had one.
+    input_norm = getattr(model.policy, "location_input_norm", False)
+    if spec["kind"] == "ram" and "location_input_norm" not in recipe.get("policy_kwargs", {}) and input_norm:
+        problems.append(f"location_input_norm is {input_norm!r}: the run bounded its location input, the row does not "
+                        f"(import it as an -attend-anneal-gain row)")
     if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
         raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
     policy = model.policy

@@ -493,6 +493,29 @@ def test_an_annealed_run_imports_as_its_attend_anneal_row_and_not_as_the_plain_r
 
 
 @requires_mnist
+def test_a_unit_gain_run_imports_only_as_its_attend_anneal_gain_row(tmp_path):
+    from agents.cli import main as ram
+    from agents.config import GAIN_RECIPE
+
+    run = tmp_path / "run"
+    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "600",
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1",
+                "--location-std", "0.2", "--policy-kwargs", '{"detach_location": false, "location_input_norm": "unit_gain"}',
+                "--algo-kwargs",
+                '{"reinforce_reduction": "mean", "max_grad_norm": 5.0, "max_weight_norm": 1.0, "location_std_final": 0.05}'
+                ]) == 0
+    out = tmp_path / "results"
+    pt = load_script("paper_tables")
+    with pytest.raises(SystemExit, match="location_input_norm is 'unit_gain': the run bounded its location input"):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend-anneal"])
+    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows",
+                    "RAM-3g-attend-anneal-gain"]) == 0
+    (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
+    assert record["row"] == "RAM-3g-attend-anneal-gain" and record["settings"] == GAIN_RECIPE
+    assert record["hyper"]["policy_kwargs"]["location_input_norm"] == "unit_gain"
+
+
+@requires_mnist
 def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     run = tiny_ram_run(tmp_path)
     gp = load_script("glimpse_paths")
@@ -913,8 +936,14 @@ def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_sett
     assert anneal["recipe"] == "attend-anneal" and pt.parse_row("RAM-8g-attend")["recipe"] == "attend"
     assert pt.ram_settings("cluttered60", anneal) == dict(settings, location_std_final=0.05)
     assert pt.row_label("RAM-8g-attend-anneal") == "RAM-8g (attention recipe, std annealed)"
-    with pytest.raises(ValueError, match="unknown row 'RAM-8g-anneal'"):
-        pt.parse_row("RAM-8g-anneal")
+    gain = pt.parse_row("RAM-8g-attend-anneal-gain")
+    assert gain["recipe"] == "attend-anneal-gain" and gain["locations"] == "learned"
+    assert pt.ram_settings("cluttered60", gain)["policy_kwargs"] == {"detach_location": False,
+                                                                      "location_input_norm": "unit_gain"}
+    assert pt.row_label("RAM-8g-attend-anneal-gain") == "RAM-8g (attention recipe, std annealed, unit-gain location input)"
+    for bad in ("RAM-8g-anneal", "RAM-8g-attend-gain"):
+        with pytest.raises(ValueError, match=f"unknown row '{bad}'"):
+            pt.parse_row(bad)
 
 
 def test_reference_throughput_quick_times_every_side_and_reports_the_ratios(tmp_path):
