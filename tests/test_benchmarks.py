@@ -449,37 +449,37 @@ def test_a_run_without_its_model_imports_from_its_summary_with_the_scores_a_resc
         pt.main(["--out", str(tmp_path / "x"), "--import-run", str(bare), "--tasks", "mnist28", "--rows", "RAM-3g"])
 
 
-@requires_mnist
-def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path):
+def tiny_recipe_run(tmp_path, recipe: dict, *extra: str) -> Path:
+    """A 600-step ``ram train`` run of 3 glimpses on 28x28 MNIST with ``recipe``'s settings, for the import tests."""
     from agents.cli import main as ram
 
     run = tmp_path / "run"
+    algo = {k: v for k, v in recipe.items() if k != "policy_kwargs"}
     assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "600",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1",
-                "--policy-kwargs", '{"detach_location": false}', "--algo-kwargs",
-                '{"reinforce_reduction": "mean", "max_grad_norm": 5.0, "max_weight_norm": 1.0}']) == 0
+                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1", *extra,
+                "--policy-kwargs", json.dumps(recipe["policy_kwargs"]), "--algo-kwargs", json.dumps(algo)]) == 0
+    return run
+
+
+@requires_mnist
+def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path):
+    from agents.config import ATTENTION_RECIPE
+
+    run = tiny_recipe_run(tmp_path, ATTENTION_RECIPE)
     out = tmp_path / "results"
     pt = load_script("paper_tables")
     assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"]) == 0
     (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
     assert record["row"] == "RAM-3g-attend" and record["hyper"]["reinforce_reduction"] == "mean"
     assert record["hyper"]["policy_kwargs"] == {"init_scale": 0.1, "detach_location": False}
-    from agents.config import ATTENTION_RECIPE
-
     assert record["settings"] == ATTENTION_RECIPE  # the row's settings, checked against the run: not "untuned"
 
 
 @requires_mnist
 def test_an_annealed_run_imports_as_its_attend_anneal_row_and_not_as_the_plain_recipe(tmp_path):
-    from agents.cli import main as ram
     from agents.config import ANNEALED_RECIPE
 
-    run = tmp_path / "run"
-    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "600",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1",
-                "--location-std", "0.2", "--policy-kwargs", '{"detach_location": false}', "--algo-kwargs",
-                '{"reinforce_reduction": "mean", "max_grad_norm": 5.0, "max_weight_norm": 1.0, "location_std_final": 0.05}'
-                ]) == 0
+    run = tiny_recipe_run(tmp_path, ANNEALED_RECIPE, "--location-std", "0.2")
     out = tmp_path / "results"
     pt = load_script("paper_tables")
     with pytest.raises(SystemExit, match="location_std_final is 0.05: the run annealed its std"):
@@ -494,16 +494,9 @@ def test_an_annealed_run_imports_as_its_attend_anneal_row_and_not_as_the_plain_r
 
 @requires_mnist
 def test_a_unit_gain_run_imports_only_as_its_attend_anneal_gain_row(tmp_path):
-    from agents.cli import main as ram
     from agents.config import GAIN_RECIPE
 
-    run = tmp_path / "run"
-    assert ram(["train", "--env", "RAM-MNIST-v0", "--env-kwargs", '{"n_glimpses": 3}', "--total-timesteps", "600",
-                "--n-envs", "20", "--out", str(run), "--eval-episodes", "20", "--no-progress", "--threads", "1",
-                "--location-std", "0.2", "--policy-kwargs", '{"detach_location": false, "location_input_norm": "unit_gain"}',
-                "--algo-kwargs",
-                '{"reinforce_reduction": "mean", "max_grad_norm": 5.0, "max_weight_norm": 1.0, "location_std_final": 0.05}'
-                ]) == 0
+    run = tiny_recipe_run(tmp_path, GAIN_RECIPE, "--location-std", "0.2")
     out = tmp_path / "results"
     pt = load_script("paper_tables")
     with pytest.raises(SystemExit, match="location_input_norm is 'unit_gain': the run bounded its location input"):
