@@ -476,36 +476,25 @@ def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path
 
 
 @requires_mnist
-def test_an_annealed_run_imports_as_its_attend_anneal_row_and_not_as_the_plain_recipe(tmp_path):
-    from agents.config import ANNEALED_RECIPE
+@pytest.mark.parametrize("name, other_row, refusal", [
+    ("attend-anneal", "RAM-3g-attend", "location_std_final is 0.05: the run annealed its std"),
+    ("attend-anneal-gain", "RAM-3g-attend-anneal", "location_input_norm is 'unit_gain': the run bounded its location input"),
+])
+def test_a_recipe_run_imports_as_its_own_row_and_not_as_a_plainer_one(tmp_path, name, other_row, refusal):
+    from agents.config import RECIPES
 
-    run = tiny_recipe_run(tmp_path, ANNEALED_RECIPE, "--location-std", "0.2")
+    recipe = RECIPES[name]
+    run = tiny_recipe_run(tmp_path, recipe, "--location-std", "0.2")
     out = tmp_path / "results"
     pt = load_script("paper_tables")
-    with pytest.raises(SystemExit, match="location_std_final is 0.05: the run annealed its std"):
-        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"])
-    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows",
-                    "RAM-3g-attend-anneal"]) == 0
+    with pytest.raises(SystemExit, match=refusal):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", other_row])
+    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", f"RAM-3g-{name}"]) == 0
     (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
-    assert record["row"] == "RAM-3g-attend-anneal" and record["settings"] == ANNEALED_RECIPE
+    assert record["row"] == f"RAM-3g-{name}" and record["settings"] == recipe
+    assert record["hyper"]["policy_kwargs"] == dict(init_scale=0.1, **recipe["policy_kwargs"])
     # The std the run started from, not the 0.05 its schedule ended at.
     assert record["hyper"]["location_std"] == 0.2 and record["hyper"]["location_std_final"] == 0.05
-
-
-@requires_mnist
-def test_a_unit_gain_run_imports_only_as_its_attend_anneal_gain_row(tmp_path):
-    from agents.config import GAIN_RECIPE
-
-    run = tiny_recipe_run(tmp_path, GAIN_RECIPE, "--location-std", "0.2")
-    out = tmp_path / "results"
-    pt = load_script("paper_tables")
-    with pytest.raises(SystemExit, match="location_input_norm is 'unit_gain': the run bounded its location input"):
-        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend-anneal"])
-    assert pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows",
-                    "RAM-3g-attend-anneal-gain"]) == 0
-    (record,) = json.loads((out / "paper_tables.json").read_text())["records"]
-    assert record["row"] == "RAM-3g-attend-anneal-gain" and record["settings"] == GAIN_RECIPE
-    assert record["hyper"]["policy_kwargs"]["location_input_norm"] == "unit_gain"
 
 
 @requires_mnist
