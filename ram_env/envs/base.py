@@ -229,6 +229,11 @@ class GlimpseCore:
         self.task.apply(order, params)
         self.t[idx] = 0
         self.done[idx] = False
+        self._start_episodes(idx, loc)
+
+    def _start_episodes(self, idx: np.ndarray, loc: np.ndarray | None) -> None:
+        """Reset's per-engine part: the envs ``idx`` get their first location (``loc`` when drawn, else the
+        fixed start) and their observation tables."""
         self.last_choice[idx] = -1
         if loc is not None:
             self.location[idx] = loc

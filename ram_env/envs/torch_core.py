@@ -62,16 +62,7 @@ class TorchGlimpseCore(GlimpseCore):
         return torch.as_tensor(idx, device=self.device)
 
     # ------------------------------------------------------------------ episodes
-    def reset(self, idx: np.ndarray | None = None) -> None:
-        idx = np.arange(self.n_envs) if idx is None else np.asarray(idx)
-        if idx.size == 0:
-            return
-        if idx.size == self.n_envs:
-            self.rng_state_at_reset = self.rng_state()
-        order, params, loc = self.draw_episodes(idx)
-        self.task.apply(order, params)
-        self.t[idx] = 0
-        self.done[idx] = False
+    def _start_episodes(self, idx: np.ndarray, loc: np.ndarray | None) -> None:
         ii = self._index(idx)
         self.t_t[ii] = 0
         self.last_choice_t[ii] = -1
