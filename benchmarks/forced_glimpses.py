@@ -42,7 +42,7 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from agents.config import EVAL_SEED
 from benchmarks.glimpse_placement import FixedGlimpses, fixed_glimpses
-from benchmarks.published_models import MODELS, load_cells, load_runs, quick_model
+from benchmarks.published_models import MODELS, add_model_arguments, load_cells, load_runs, quick_model
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 POLICY_SEED = 7  # the fixed policies' own draws
@@ -153,17 +153,11 @@ def render(records: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", nargs="+", default=None, help="cells of models/index.json (default: the 60x60 "
-                                                                 "and 100x100 MNIST RAM cells)")
-    parser.add_argument("--runs", nargs="+", type=Path, default=None,
-                        help="ram train output folders (model.zip, summary.json), recorded by folder name")
+    add_model_arguments(parser, "cells of models/index.json (default: the 60x60 and 100x100 MNIST RAM cells)")
     parser.add_argument("--hold-after", type=int, default=None,
                         help="the glimpse the hold column holds from (default: each model's nearest the digit)")
     parser.add_argument("--oracle-from", type=int, nargs="+", default=None,
                         help="first glimpse(s) the late-oracle column places at the digit (default: the last)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
-    parser.add_argument("--quick", action="store_true", help="a tiny model on toy data, temp folder (CI)")
     args = parser.parse_args(argv)
 
     import torch

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.published_models import load_cells, load_runs, quick_model
+from benchmarks.published_models import add_model_arguments, load_cells, load_runs, quick_model
 from benchmarks.results_io import locked, merge_records, out_folder, provenance
 
 VALIDATION = "train[55000:]"
@@ -138,9 +138,7 @@ def render(records: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", nargs="+", default=None, help="cells of models/index.json")
-    parser.add_argument("--runs", nargs="+", type=Path, default=None,
-                        help="ram train output folders (model.zip, summary.json), recorded by folder name")
+    add_model_arguments(parser)
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("--reward", choices=REWARDS, default="success",
                         help="the reward REINFORCE would see (default: the env's 0/1, the paper's)")
@@ -148,9 +146,6 @@ def main(argv: list[str] | None = None) -> None:
                         help="what R is compared with: the model's learned baseline, or the other path on the scene")
     parser.add_argument("--location-std", type=float, default=None,
                         help="sample the paths at this std instead of the model's own")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
-    parser.add_argument("--quick", action="store_true", help="a tiny model on toy data, temp folder (CI)")
     args = parser.parse_args(argv)
 
     import torch

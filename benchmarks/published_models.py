@@ -82,6 +82,17 @@ def load_runs(folders: list[Path]) -> list[tuple[str, Any, str, dict[str, Any]]]
     return runs
 
 
+def add_model_arguments(parser: argparse.ArgumentParser, cells_help: str = "cells of models/index.json") -> None:
+    """The options of a script that scores trained models: ``--cells`` (published), ``--runs`` (``ram train``
+    folders, see :func:`load_runs`), ``--threads``, ``--out`` and ``--quick`` (:func:`quick_model`)."""
+    parser.add_argument("--cells", nargs="+", default=None, help=cells_help)
+    parser.add_argument("--runs", nargs="+", type=Path, default=None,
+                        help="ram train output folders (model.zip, summary.json), recorded by folder name")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
+    parser.add_argument("--quick", action="store_true", help="a tiny model on toy data, temp folder (CI)")
+
+
 def quick_model() -> tuple[Any, str, dict[str, Any]]:
     """A tiny RAM trained for a few batches on 60 random toy digits: the stand-in scripts' ``--quick`` runs score
     instead of a published model. Returns ``(model, env_id, env_kwargs)``; the toy dataset is one split, "train"."""
