@@ -30,7 +30,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
