@@ -52,10 +52,15 @@ ANNEALED_RECIPE: dict[str, Any] = dict(ATTENTION_RECIPE, location_std_final=0.05
 #: (``RAM-<n>g-attend-anneal-gain`` rows; the README, "Attention experiments", its bounded-input screens).
 GAIN_RECIPE: dict[str, Any] = dict(ANNEALED_RECIPE, policy_kwargs={"detach_location": False,
                                                                    "location_input_norm": "unit_gain"})
+#: The gain recipe with the location policy rewarded by the classifier's log-likelihood of the true class instead
+#: of the 0/1 success (``RAM-<n>g-attend-anneal-gain-loglik`` rows): once the recipe's classifier is right on most
+#: scenes the 0/1 reward stops saying which path helped; the log-likelihood still does (the README, "Attention
+#: experiments", its log-likelihood screen).
+LOGLIK_RECIPE: dict[str, Any] = dict(GAIN_RECIPE, location_reward="log_likelihood")
 #: The recipes by row suffix (``benchmarks.paper_cells.parse_row``). A row without one trains with neither, and a run
 #: imported as a row must have trained with exactly its recipe's schedule (``location_std_final``) and location input.
 RECIPES: dict[str, dict[str, Any]] = {"attend": ATTENTION_RECIPE, "attend-anneal": ANNEALED_RECIPE,
-                                      "attend-anneal-gain": GAIN_RECIPE}
+                                      "attend-anneal-gain": GAIN_RECIPE, "attend-anneal-gain-loglik": LOGLIK_RECIPE}
 
 #: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
 #: ``train[55000:]`` by the search recorded in results/hyper_search.md (its script is superseded by ``ram tune``);

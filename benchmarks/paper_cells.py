@@ -51,9 +51,10 @@ DEFAULT_TIMESTEPS = 10_000_000
 QUICK = dict(tasks=["mnist28"], rows=["FC-64", "Conv", "RAM-3g", "RAM-2g-random"], steps=30, timesteps=1_200)
 
 ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)"
-                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend(?:-anneal(?:-gain)?)?))?(?:-(?P<locations>random|centre|oracle))?)$")
+                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend(?:-anneal(?:-gain(?:-loglik)?)?)?))?(?:-(?P<locations>random|centre|oracle))?)$")
 # Longest suffix first: row_label replaces them in this order.
 ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)",
+              "-attend-anneal-gain-loglik": " (attention recipe, std annealed, unit-gain location input, log-likelihood location reward)",
               "-attend-anneal-gain": " (attention recipe, std annealed, unit-gain location input)",
               "-attend-anneal": " (attention recipe, std annealed)", "-attend": " (attention recipe)",
               "-random": " (random locations)",
@@ -66,10 +67,11 @@ def parse_row(row: str) -> dict[str, Any]:
     around the centre (see :func:`benchmarks.glimpse_placement.fixed_glimpses`); ``"RAM-8g-attend"`` -> the attention recipe on top of the task's
     settings (``agents.config.ATTENTION_RECIPE``); ``"RAM-8g-attend-anneal"`` -> the recipe with the location std
     annealed (``agents.config.ANNEALED_RECIPE``); ``"RAM-8g-attend-anneal-gain"`` -> that, the location head reading the
-    unit-norm core state times a learned gain (``agents.config.GAIN_RECIPE``). ``recipe`` is the suffix's name in ``agents.config.RECIPES`` or None."""
+    unit-norm core state times a learned gain (``agents.config.GAIN_RECIPE``); ``"RAM-8g-attend-anneal-gain-loglik"`` -> that,
+    the location policy rewarded by the log-likelihood of the true class (``agents.config.LOGLIK_RECIPE``). ``recipe`` is the suffix's name in ``agents.config.RECIPES`` or None."""
     m = ROW_RE.match(row)
     if not m:
-        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend[-anneal[-gain]]][-random|-centre|-oracle]")
+        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend[-anneal[-gain[-loglik]]]][-random|-centre|-oracle]")
     if m["fc"]:
         return dict(kind="fc", hidden=int(m["fc"]))
     if m["conv"]:

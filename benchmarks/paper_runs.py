@@ -172,6 +172,11 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     if spec["kind"] == "ram" and "location_input_norm" not in recipe.get("policy_kwargs", {}) and input_norm:
         problems.append(f"location_input_norm is {input_norm!r}: the run bounded its location input, the row does not "
                         f"(import it as an -attend-anneal-gain row)")
+    # And so does a location reward other than the paper's 0/1 success.
+    reward = getattr(model, "location_reward", "success")
+    if spec["kind"] == "ram" and "location_reward" not in recipe and reward != "success":
+        problems.append(f"location_reward is {reward!r}: the run rewarded its locations otherwise than the row "
+                        f"(import it as an -attend-anneal-gain-loglik row)")
     if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
         raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
     policy = model.policy
