@@ -68,6 +68,11 @@ class RAMPolicy(BasePolicy):
         detach_location: feed the location network ``h_t.detach()`` so REINFORCE trains the location
             network alone and the core learns from the other terms (as the strongest public
             reproduction does); False lets the location gradient reach the core as well.
+        detach_baseline: feed the baseline ``h_t.detach()`` (True, the default, the paper's: the baseline does not
+            shape the representation the policy uses); False lets its squared error train the core and glimpse
+            network too, as a shared actor-critic trunk does. Beyond the paper: with ``RAM``'s
+            ``location_reward="prediction"`` the baseline must read what the glimpses carry, which a core
+            trained only by the policy's terms need not hold.
         location_squash: ``"tanh"`` (default) or ``"none"``, the paper's linear location mean
             (see :class:`~agents.networks.LocationNetwork`).
         location_input_norm: bound the location network's input ``h_t``: ``"layer"`` (or True: layer
@@ -88,6 +93,7 @@ class RAMPolicy(BasePolicy):
     def __init__(self, observation_space: spaces.Dict, action_space: spaces.Box, lr_schedule: Schedule,
                  core: str = "rnn", glimpse_hidden: int = 128, location_hidden: int = 128, glimpse_output: int = 256,
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
+                 detach_baseline: bool = True,
                  location_squash: str = "tanh", location_input_norm: bool | str = False,
                  stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
@@ -104,6 +110,7 @@ class RAMPolicy(BasePolicy):
                          glimpse_output=glimpse_output, hidden_size=hidden_size, scale_gain=scale_gain)
         self.location_std = float(location_std)
         self.detach_location = bool(detach_location)
+        self.detach_baseline = bool(detach_baseline)
         self.stochastic_choice = bool(stochastic_choice)
         glimpse_shape = observation_space["glimpse"].shape
         self.glimpse_net = GlimpseNetwork(glimpse_shape, glimpse_hidden, location_hidden, glimpse_output, scale_gain)
@@ -136,6 +143,7 @@ class RAMPolicy(BasePolicy):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
+                    detach_baseline=self.detach_baseline,
                     location_squash=self.location_net.squash, location_input_norm=self.location_net.input_norm,
                     stochastic_choice=self.stochastic_choice, init_scale=self.init_scale,
                     location_lr_scale=self.location_lr_scale, optimizer_class=self.optimizer_class,
@@ -158,8 +166,8 @@ class RAMPolicy(BasePolicy):
         """One step for a batch: glimpse network, core, then the three heads."""
         g = self.glimpse_net(glimpse, location)
         h, state = self.core(g, state)
-        # The baseline must not shape the representation the policy uses: its input is detached.
-        baseline = self.baseline_net(h.detach()).squeeze(-1)
+        # By default the baseline must not shape the representation the policy uses: its input is detached.
+        baseline = self.baseline_net(h.detach() if self.detach_baseline else h).squeeze(-1)
         mu = self.location_net(h.detach() if self.detach_location else h)
         return PolicyStep(h, state, mu, self.action_net(h), baseline)
 

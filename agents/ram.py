@@ -15,7 +15,7 @@ torch device). The loss, read top to bottom in :meth:`RAM._train_on`, is the sam
 - On Catch (``hybrid=False``) the game action is sampled and trained by REINFORCE from the final
   reward too, every step.
 - The baseline ``b_t = Linear(h_t)`` learns by mean squared error against the return; its input is
-  detached so it does not shape the policy's representation.
+  detached so it does not shape the policy's representation (unless the policy's ``detach_baseline=False``).
 
 Options beyond the paper change the location policy's term only (each off by default): what it maximises
 (``location_reward``), what it is compared with (``location_baseline``, ``paths_per_scene``), how its steps
@@ -135,7 +135,13 @@ class RAM(BaseAlgorithm):
             ``"success"`` (the default, the paper's: the env's reward, 1 for the right class) or
             ``"log_likelihood"``: the log-probability the final logits give the true class (detached).
             Beyond the paper: a continuous reward that says how much a glimpse path helped even when the
-            class was right anyway, where the 0/1 reward says nothing.
+            class was right anyway, where the 0/1 reward says nothing. ``"prediction"`` (any task, meant for
+            Catch): each location is credited with how much the glimpse it placed sharpened the learned
+            baseline's prediction of the final reward, ``(R - b_t)^2 - (R - b_{t+1})^2`` (detached; standardised
+            over the batch under ``normalize_advantage``), while the game action keeps ``R - b_t``. Beyond the
+            paper: still the final reward alone, but it pays a glimpse for what it tells about the outcome
+            before the game policy has learned to use it (the README, "RAM on Catch"); the baseline must see
+            what the glimpses carry, so pair it with the policy's ``detach_baseline=False``.
         max_weight_norm: after every update, rescale each linear layer's weight rows (one per output unit) to an
             L2 norm of at most this (None, the default: no constraint, the paper's). Beyond the paper: the
             Torch ``rnn`` package's RAM recipe constrains every layer so (``maxOutNorm`` 1); it bounds how far
@@ -218,8 +224,12 @@ class RAM(BaseAlgorithm):
         if location_baseline == "classifier" and (location_reward != "log_likelihood" or paths_per_scene > 1):
             raise ValueError("location_baseline='classifier' needs location_reward='log_likelihood' and one path "
                              "per scene")
-        if location_reward not in ("success", "log_likelihood"):
-            raise ValueError(f"location_reward must be 'success' or 'log_likelihood', got {location_reward!r}")
+        if location_reward not in ("success", "log_likelihood", "prediction"):
+            raise ValueError(f"location_reward must be 'success', 'log_likelihood' or 'prediction', got "
+                             f"{location_reward!r}")
+        if location_reward == "prediction" and (paths_per_scene > 1 or location_baseline != "learned"):
+            raise ValueError("location_reward='prediction' scores glimpses by the learned baseline: it needs "
+                             "location_baseline='learned' and paths_per_scene=1")
         if hybrid not in (True, False, "auto"):
             raise ValueError(f"hybrid must be True, False or 'auto', got {hybrid!r}")
         if env is not None:
@@ -273,7 +283,7 @@ class RAM(BaseAlgorithm):
         if self.hybrid == "auto":
             # Classification tasks end with the class; Catch has 3 game actions and no label. The env tells.
             self.hybrid = bool(_env_attr(self.env, "is_classification", True)) if self.env is not None else True
-        if getattr(self, "location_reward", "success") != "success" and not self.hybrid:
+        if getattr(self, "location_reward", "success") == "log_likelihood" and not self.hybrid:
             raise ValueError("location_reward='log_likelihood' needs the hybrid loss (a classification task)")
         kwargs = dict(self.policy_kwargs)
         kwargs.setdefault("location_std", self.location_std)
@@ -342,10 +352,15 @@ class RAM(BaseAlgorithm):
             advantage = returns[:, None].detach() - belief
         if self.normalize_advantage:
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+        location_adv = advantage[:, :-1]  # the location sampled at step t placed glimpse t + 1
+        if getattr(self, "location_reward", "success") == "prediction":
+            location_adv = prediction_gain(returns, b)
+            if self.normalize_advantage:
+                location_adv = (location_adv - location_adv.mean()) / (location_adv.std() + 1e-8)
         loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
         loss_reinforce = torch.zeros((), device=device)
         if batch.location_logp:
-            terms = torch.stack(batch.location_logp, dim=1) * advantage[:, :-1]
+            terms = torch.stack(batch.location_logp, dim=1) * location_adv
             per_episode = terms.sum(dim=1) if self.reinforce_reduction == "sum" else terms.mean(dim=1)
             loss_reinforce = -per_episode.mean()
         if batch.choice_logp:
@@ -515,6 +530,14 @@ def location_advantage(returns: torch.Tensor, baselines: torch.Tensor, paths_per
     return advantage
 
 
+def prediction_gain(returns: torch.Tensor, baselines: torch.Tensor) -> torch.Tensor:
+    """``(R - b_t)^2 - (R - b_{t+1})^2`` per episode for t = 0 .. T-2 (detached): how much closer to the final
+    reward the learned baseline came after the glimpse that the location sampled at step t placed
+    (``RAM``'s ``location_reward="prediction"``). ``returns`` (n,), ``baselines`` (n, T) -> (n, T - 1)."""
+    error = (returns[:, None] - baselines).detach() ** 2
+    return error[:, :-1] - error[:, 1:]
+
+
 def check_ram_env(env) -> None:
     """Raise ``ValueError`` unless ``env`` is what RAM trains on: a batched ram-env SB3 ``VecEnv`` or a device env.
 
@@ -546,4 +569,4 @@ def _env_attr(env: VecEnv, name: str, default: Any) -> Any:
         return default
 
 
-__all__ = ["RAM", "LinearDecay", "BaseCallback", "check_ram_env", "location_advantage"]
+__all__ = ["RAM", "LinearDecay", "BaseCallback", "check_ram_env", "location_advantage", "prediction_gain"]

@@ -63,6 +63,15 @@ def test_baseline_mse_trains_only_the_baseline():
     assert _grads(policy.core) == 0 and _grads(policy.location_net) == 0 and _grads(policy.action_net) == 0
 
 
+def test_an_undetached_baseline_trains_the_core_and_glimpse_network_too():
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=8, seed=0, env_kwargs=KW)
+    policy = RAM("RAMPolicy", venv, seed=0, policy_kwargs={"detach_baseline": False}).policy
+    out = _forward(policy)
+    F.mse_loss(out.baseline, torch.ones(4)).backward()
+    assert _grads(policy.baseline_net) > 0 and _grads(policy.core) > 0 and _grads(policy.glimpse_net) > 0
+    assert _grads(policy.location_net) == 0 and _grads(policy.action_net) == 0
+
+
 def test_catch_mode_samples_the_game_action_and_has_no_supervised_term():
     venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0)
     model = RAM("RAMPolicy", venv, seed=0, core="lstm")
@@ -335,6 +344,34 @@ def test_location_reward_log_likelihood_is_for_classification_and_gives_negative
     model = small_model(location_reward="log_likelihood")
     model.learn(8 * 3)
     assert model.logger.name_to_value["train/batch_return"] < 0  # log-probabilities
+
+
+def test_prediction_gain_credits_the_glimpse_that_brought_the_baseline_closer_to_the_return():
+    from agents.ram import prediction_gain
+
+    returns = torch.tensor([1.0, 0.0])
+    b = torch.tensor([[0.5, 1.0, 0.9], [0.5, 0.5, 0.0]], requires_grad=True)
+    gain = prediction_gain(returns, b)  # errors (0.25, 0, 0.01) and (0.25, 0.25, 0)
+    assert torch.allclose(gain, torch.tensor([[0.25, -0.01], [0.0, 0.25]])) and not gain.requires_grad
+
+
+def test_location_reward_prediction_trains_on_catch_and_needs_the_learned_baseline_alone():
+    venv = make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0, env_kwargs={"screen_size": 8, "glimpse_size": 2})
+    model = RAM("RAMPolicy", venv, seed=0, core="lstm", normalize_advantage=True, location_reward="prediction",
+                policy_kwargs={"detach_baseline": False})
+    model.learn(4 * 7 * 2)
+    assert model.n_updates == 2 and model.policy.detach_baseline is False
+    with pytest.raises(ValueError, match="location_reward='prediction' scores glimpses by the learned baseline"):
+        RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=8, paths_per_scene=4, env_kwargs=KW, location_reward="prediction")
+
+    def location_loss(reward: str) -> float:  # the same first batch, scored two ways
+        m = RAM("RAMPolicy", make_sb3_vec_env("RAM-Catch-v0", n_envs=4, seed=0,
+                                              env_kwargs={"screen_size": 8, "glimpse_size": 2}),
+                seed=0, core="lstm", location_reward=reward, learning_rate=0.0)
+        m.learn(4 * 7)
+        return m.logger.name_to_value["train/loss_reinforce"]
+
+    assert location_loss("prediction") != pytest.approx(location_loss("success"))
 
 
 def test_reinforce_reduction_and_clip_logprob_change_the_location_loss():
