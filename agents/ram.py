@@ -137,8 +137,8 @@ class RAM(BaseAlgorithm):
             Beyond the paper: a continuous reward that says how much a glimpse path helped even when the
             class was right anyway, where the 0/1 reward says nothing. ``"prediction"`` (any task, meant for
             Catch): each location is credited with how much the glimpse it placed sharpened the learned
-            baseline's prediction of the final reward, ``(R - b_t)^2 - (R - b_{t+1})^2`` (detached; standardised
-            over the batch under ``normalize_advantage``), while the game action keeps ``R - b_t``. Beyond the
+            baseline's prediction of the final reward, ``(R - b_t)^2 - (R - b_{t+1})^2`` (detached; centred per step
+            over the batch, scaled to unit deviation under ``normalize_advantage``), while the game action keeps ``R - b_t``. Beyond the
             paper: still the final reward alone, but it pays a glimpse for what it tells about the outcome
             before the game policy has learned to use it (the README, "RAM on Catch"); the baseline must see
             what the glimpses carry, so pair it with the policy's ``detach_baseline=False``.
@@ -354,9 +354,12 @@ class RAM(BaseAlgorithm):
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
         location_adv = advantage[:, :-1]  # the location sampled at step t placed glimpse t + 1
         if getattr(self, "location_reward", "success") == "prediction":
+            # Centred per step: how much a step's glimpse sharpens the prediction on average is the game's
+            # doing (the ball nears the paddle), not the location's.
             location_adv = prediction_gain(returns, b)
+            location_adv = location_adv - location_adv.mean(dim=0)
             if self.normalize_advantage:
-                location_adv = (location_adv - location_adv.mean()) / (location_adv.std() + 1e-8)
+                location_adv = location_adv / (location_adv.std() + 1e-8)
         loss_baseline = F.mse_loss(b, returns[:, None].expand_as(b))
         loss_reinforce = torch.zeros((), device=device)
         if batch.location_logp:
