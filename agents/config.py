@@ -60,7 +60,8 @@ LOGLIK_RECIPE: dict[str, Any] = dict(GAIN_RECIPE, location_reward="log_likelihoo
 #: The recipes by row suffix (``benchmarks.paper_cells.parse_row``). A row without one trains with neither, and a run
 #: imported as a row must have trained with exactly its recipe's schedule (``location_std_final``) and location input.
 RECIPES: dict[str, dict[str, Any]] = {"attend": ATTENTION_RECIPE, "attend-anneal": ANNEALED_RECIPE,
-                                      "attend-anneal-gain": GAIN_RECIPE, "attend-anneal-gain-loglik": LOGLIK_RECIPE}
+                                      "attend-anneal-gain": GAIN_RECIPE,
+                                      "attend-anneal-gain-loglik": LOGLIK_RECIPE}
 
 #: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
 #: ``train[55000:]`` by the search recorded in results/hyper_search.md (its script is superseded by ``ram tune``);

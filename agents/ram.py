@@ -137,11 +137,11 @@ class RAM(BaseAlgorithm):
             Beyond the paper: a continuous reward that says how much a glimpse path helped even when the
             class was right anyway, where the 0/1 reward says nothing. ``"prediction"`` (any task, meant for
             Catch): each location is credited with how much the glimpse it placed sharpened the learned
-            baseline's prediction of the final reward, ``(R - b_t)^2 - (R - b_{t+1})^2`` (detached; centred per step
-            over the batch, scaled to unit deviation under ``normalize_advantage``), while the game action keeps ``R - b_t``. Beyond the
-            paper: still the final reward alone, but it pays a glimpse for what it tells about the outcome
-            before the game policy has learned to use it (the README, "RAM on Catch"); the baseline must see
-            what the glimpses carry, so pair it with the policy's ``detach_baseline=False``.
+            baseline's prediction of the final reward, ``(R - b_t)^2 - (R - b_{t+1})^2`` (detached; centred per
+            step over the batch, scaled to unit deviation under ``normalize_advantage``), while the game action
+            keeps ``R - b_t``. Beyond the paper: still the final reward alone, but it pays a glimpse for what it
+            tells about the outcome before the game policy has learned to use it (the README, "RAM on Catch");
+            the baseline must see what the glimpses carry, so pair it with the policy's ``detach_baseline=False``.
         max_weight_norm: after every update, rescale each linear layer's weight rows (one per output unit) to an
             L2 norm of at most this (None, the default: no constraint, the paper's). Beyond the paper: the
             Torch ``rnn`` package's RAM recipe constrains every layer so (``maxOutNorm`` 1); it bounds how far
