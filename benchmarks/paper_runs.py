@@ -162,21 +162,18 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
         trained["policy_kwargs"] = {k: getattr(model.policy, k) for k in recipe["policy_kwargs"]}
         problems += [f"{key} is {trained.get(key)!r}, the recipe's is {want!r}"
                      for key, want in recipe.items() if trained.get(key) != want]
-    # A std schedule belongs to the rows whose recipe has one: a row must not hide that its run annealed.
-    final_std = getattr(model, "location_std_final", None)
-    if spec["kind"] == "ram" and "location_std_final" not in recipe and final_std is not None:
-        problems.append(f"location_std_final is {final_std!r}: the run annealed its std, the row does not "
-                        f"(import it as an -attend-anneal row)")
-    # So does a bounded location input: only a recipe that names one may import a run that had one.
-    input_norm = getattr(model.policy, "location_input_norm", False)
-    if spec["kind"] == "ram" and "location_input_norm" not in recipe.get("policy_kwargs", {}) and input_norm:
-        problems.append(f"location_input_norm is {input_norm!r}: the run bounded its location input, the row does not "
-                        f"(import it as an -attend-anneal-gain row)")
-    # And so does a location reward other than the paper's 0/1 success.
-    reward = getattr(model, "location_reward", "success")
-    if spec["kind"] == "ram" and "location_reward" not in recipe and reward != "success":
-        problems.append(f"location_reward is {reward!r}: the run rewarded its locations otherwise than the row "
-                        f"(import it as an -attend-anneal-gain-loglik row)")
+    # A departure from the paper belongs to the rows whose recipe names it: a row must not hide that its run had
+    # one (a std schedule, a bounded location input, another location reward).
+    named = set(recipe) | set(recipe.get("policy_kwargs", {}))
+    for key, had, paper, what, row_to_use in [
+            ("location_std_final", getattr(model, "location_std_final", None), None, "annealed its std",
+             "-attend-anneal"),
+            ("location_input_norm", getattr(model.policy, "location_input_norm", False), False,
+             "bounded its location input", "-attend-anneal-gain"),
+            ("location_reward", getattr(model, "location_reward", "success"), "success",
+             "rewarded its locations otherwise", "-attend-anneal-gain-loglik")]:
+        if spec["kind"] == "ram" and key not in named and had != paper:
+            problems.append(f"{key} is {had!r}: the run {what}, the row does not (import it as an {row_to_use} row)")
     if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:
         raise SystemExit(f"cannot import {folder} as {dataset} {task} {row}: " + "; ".join(problems or ["not a RAM row"]))
     policy = model.policy
