@@ -12,12 +12,18 @@ MNIST task: the share of scenes whose digit centre lies inside the first glimpse
   patch (a prior the policy can learn in training). A reference for a near-perfect first move, not a bound: when
   the centre is out of view part of the digit may still be in it, which this ignores.
 
+With ``--models``, the same split for trained RAM checkpoints of these tasks: where each model's deterministic
+glimpse 2 lands, on the scenes whose digit centre its first coarse patch held and on the others, so a reader sees
+whether the first chosen glimpse misses because it could not see the digit or because it reads the coarse view
+imprecisely.
+
 Results go to ``<out>/first_glimpse.json`` and ``first_glimpse.md`` (with command, date and machine).
 
 Usage::
 
     python -m benchmarks.first_glimpse            # the three large MNIST tasks, seconds of CPU
     python -m benchmarks.first_glimpse --quick    # 500 scenes of cluttered 60x60, printed only
+    python -m benchmarks.first_glimpse --models RUN/model.zip ...   # and where those models' glimpse 2 lands
 """
 
 from __future__ import annotations
@@ -67,7 +73,36 @@ def first_glimpse_figures(env_id: str, scenes: int | None = None) -> dict:
                 informed_unseen_distance=float(informed[~seen].mean()))
 
 
-def render(rows: list[dict], meta: dict) -> str:
+def learned_glimpse2(checkpoint: str, scenes: int | None = None) -> dict:
+    """Where a RAM checkpoint's deterministic glimpse 2 lands on ``scenes`` test scenes (default: all), split by
+    whether the first glimpse's coarsest patch held the digit's centre."""
+    from agents.config import task_family
+    from agents.evaluation import evaluation_env_kwargs
+    from agents.models import load_checkpoint
+    from ram_env import make_sb3_vec_env
+
+    model, meta = load_checkpoint(checkpoint)
+    if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
+        raise SystemExit(f"{checkpoint}: needs RAM on a classification task, got {meta['algo']} on {meta['env_id']}")
+    kwargs = evaluation_env_kwargs(meta, "test")
+    venv = make_sb3_vec_env(meta["env_id"], n_envs=scenes or 10_000, seed=EVAL_SEED, monitor=False, env_kwargs=kwargs)
+    obs = venv.reset()
+    shape, base = venv.vector_env.image_shape, venv.vector_env
+    coarse = base.glimpse_size * 2 ** (base.n_scales - 1)
+    digit = pixel_centre(np.array([info["target_center"] for info in venv.reset_infos]), shape)
+    first = pixel_centre(obs["location"], shape)
+    action, _ = model.predict(obs, state=None, episode_start=np.ones(venv.num_envs, bool), deterministic=True)
+    second = pixel_centre(venv.step(action)[0]["location"], shape)  # where the env placed glimpse 2 (clipped)
+    venv.close()
+    corner = patch_corner(first, coarse)
+    seen = np.all((digit >= corner) & (digit < corner + coarse), axis=1)
+    distance = np.linalg.norm(second - digit, axis=1)
+    return dict(checkpoint=checkpoint, env_id=meta["env_id"], scenes=int(len(digit)), seen=float(seen.mean()),
+                distance=float(distance.mean()), seen_distance=float(distance[seen].mean()),
+                unseen_distance=float(distance[~seen].mean()))
+
+
+def render(rows: list[dict], meta: dict, models: list[dict] = ()) -> str:
     lines = ["# What the first glimpse shows (whole test split)", "",
              f"Command: `{meta['command']}`  ", f"Date: {meta['date']}  ", f"Machine: {meta['machine']}", "",
              "| task | scenes | coarsest patch | digit centre in the first glimpse's coarsest patch | distance to the "
@@ -78,6 +113,12 @@ def render(rows: list[dict], meta: dict) -> str:
                      f"{r['informed_distance']:.1f} ({r['informed_unseen_distance']:.1f}) |")
     lines += ["", "Informed glimpse 2: at the digit when the first coarse patch holds its centre, else at the mean of "
               "the digit centres outside that patch (`benchmarks/first_glimpse.py`'s docstring)."]
+    if models:
+        lines += ["", "Trained models' glimpse 2 (deterministic), split by whether the first coarse patch held the digit's "
+                  "centre:", "", "| checkpoint | task | scenes | distance to the digit, glimpse 2 (px): all / digit in "
+                  "view / out of view |", "|---|---|---:|---|"]
+        lines += [f"| `{m['checkpoint']}` | {m['env_id']} | {m['scenes']:,} | {m['distance']:.1f} / "
+                  f"{m['seen_distance']:.1f} / {m['unseen_distance']:.1f} |" for m in models]
     return "\n".join(lines) + "\n"
 
 
@@ -86,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="500 scenes of cluttered 60x60, printed only")
+    parser.add_argument("--models", nargs="+", default=[], metavar="CHECKPOINT",
+                        help="RAM checkpoints of these tasks: where their glimpse 2 lands, digit in view or not")
     args = parser.parse_args(argv)
     tasks, scenes = (["RAM-ClutteredMNIST-v0"], 500) if args.quick else (args.tasks, None)
     rows = []
@@ -95,12 +138,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{env_id}: digit in the first coarse patch {100 * r['seen']:.1f}% of {r['scenes']} scenes; distance "
               f"first {r['first_distance']:.1f}, centre {r['centre_distance']:.1f}, informed glimpse 2 "
               f"{r['informed_distance']:.1f} px", flush=True)
+    models = []
+    for checkpoint in args.models:
+        m = learned_glimpse2(checkpoint, scenes)
+        models.append(m)
+        print(f"{checkpoint}: glimpse 2 at {m['distance']:.1f} px ({m['seen_distance']:.1f} with the digit in the "
+              f"first coarse patch, {m['unseen_distance']:.1f} without)", flush=True)
     if args.quick:
         return
     out = out_folder(args.out, False, __file__)
     meta = provenance(__file__, argv)
-    (out / "first_glimpse.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
-    (out / "first_glimpse.md").write_text(render(rows, meta))
+    (out / "first_glimpse.json").write_text(json.dumps(dict(meta=meta, rows=rows, models=models), indent=1))
+    (out / "first_glimpse.md").write_text(render(rows, meta, models))
 
 
 if __name__ == "__main__":

@@ -35,10 +35,6 @@ FASHION_CELLS = {("cluttered60", "RAM-8g"), ("mnist28", "RAM-6g")}  # the headli
 # ram train runs the README quotes: (cell name, folder under results/runs, what it shows)
 RUNS = [
     ("catch-RAM", "catch-seed2-60M", "RAM on Catch, `ram train`'s defaults, 60M steps (the README's Catch section)"),
-    ("cluttered60-RAM-8g-location-lr0.1", "cluttered60-8g-location-lr0.1-seed0",
-     "cluttered 60x60 RAM-8g, location network at 0.1x the learning rate"),
-    ("cluttered60-RAM-8g-linear-location", "cluttered60-8g-linear-location-seed0",
-     "cluttered 60x60 RAM-8g, no squashing of the location mean"),
     ("mnist28-RAM-2g-centre", "mnist28-2g-center-seed0", "28x28 RAM-2g, glimpses starting at the centre"),
     ("cluttered60-RAM-8g-attend", "cluttered60-8g-attend-seed0",
      "cluttered 60x60 RAM-8g, the attention recipe (REINFORCE into the core, max-norm 1), 30M steps"),
@@ -46,6 +42,9 @@ RUNS = [
      "cluttered 60x60 RAM-8g, the attention recipe with the location std annealed 0.2 -> 0.05, 100M steps"),
     ("cluttered100-RAM-8g-attend-anneal-100M", "cluttered100-8g-attend-anneal-seed0-100M",
      "cluttered 100x100 RAM-8g, the attention recipe with the location std annealed 0.2 -> 0.05, 100M steps"),
+    ("cluttered60-RAM-8g-loglik-100M", "cluttered60-8g-attend-anneal-unitgain-loglik-seed0-100M",
+     "cluttered 60x60 RAM-8g, the recipe with the unit-gain location input and the log-likelihood location "
+     "reward, 100M steps"),
 ]
 # What a published file leaves out: only resuming a run needs these.
 RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",

@@ -520,12 +520,21 @@ def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     venv = make_sb3_vec_env(meta["env_id"], n_envs=500, seed=EVAL_SEED, monitor=False,
                             env_kwargs=record["env_kwargs"])
     obs, state, expected = venv.reset(), None, []
+    digit = np.array([info["target_center"] for info in venv.reset_infos])
+    offsets = []
     for step in range(3):
+        offsets.append((obs["location"] - digit) * 14)  # [-1, 1] -> pixels on 28x28: half the side per unit
         action, state = model.predict(obs, state=state, episode_start=np.full(500, step == 0), deterministic=True)
         expected.append(float(np.linalg.norm(state[0], axis=1).mean()))
         obs, *_ = venv.step(action)
     assert [s["state_norm"] for s in record["steps"]] == pytest.approx(expected, rel=1e-6)
     assert expected[0] > 0
+    # Where each step's glimpse sat relative to the digit's centre, in pixels.
+    assert [(s["offset_x"], s["offset_y"]) for s in record["steps"]] == [
+        pytest.approx(tuple(o.mean(axis=0)), abs=1e-6) for o in offsets]
+    assert [s["distance"] for s in record["steps"]] == pytest.approx(
+        [np.linalg.norm(o, axis=1).mean() for o in offsets], rel=1e-6)
+    assert "mean offset from the digit" in (tmp_path / "glimpse_paths.md").read_text()
     # A wrong path among several is reported before any of them is scored.
     with pytest.raises(SystemExit):
         gp.main([str(run / "model.zip"), str(tmp_path / "missing.zip"), "--out", str(tmp_path / "other")])
@@ -1029,6 +1038,28 @@ def test_first_glimpse_figures_on_cluttered_scenes(tmp_path):
     assert r["informed_distance"] < r["centre_distance"]
     assert r["informed_distance"] == pytest.approx((1 - r["seen"]) * r["informed_unseen_distance"])  # seen: 0 px
     assert "informed glimpse 2" in run_script("first_glimpse", tmp_path)
+
+
+@requires_mnist
+def test_first_glimpse_splits_a_models_glimpse_2_by_what_the_first_one_saw(tmp_path):
+    from agents.config import EVAL_SEED
+    from agents.models import load_checkpoint
+    from ram_env import make_sb3_vec_env
+
+    run = tiny_ram_run(tmp_path)
+    fg = load_script("first_glimpse")
+    m = fg.learned_glimpse2(str(run / "model.zip"), scenes=300)
+    assert m["env_id"] == "RAM-MNIST-v0" and m["scenes"] == 300 and 0 < m["seen"] < 1
+    assert m["distance"] == pytest.approx(m["seen"] * m["seen_distance"] + (1 - m["seen"]) * m["unseen_distance"])
+    # The same glimpse 2, placed here by hand: the deterministic location after the first step, in pixels.
+    model, meta = load_checkpoint(str(run / "model.zip"))
+    venv = make_sb3_vec_env("RAM-MNIST-v0", n_envs=300, seed=EVAL_SEED, monitor=False,
+                            env_kwargs=dict(meta["env_kwargs"], split="test", shuffle=False))
+    obs = venv.reset()
+    digit = np.array([info["target_center"] for info in venv.reset_infos])
+    action, _ = model.predict(obs, episode_start=np.ones(300, bool), deterministic=True)
+    second = venv.step(action)[0]["location"]
+    assert m["distance"] == pytest.approx(float(np.linalg.norm((second - digit) * 14, axis=1).mean()), rel=1e-6)
 
 
 def test_compare_runs_overlays_smoothed_curves_and_prefers_the_late_distance(tmp_path, monkeypatch, capsys):
