@@ -41,6 +41,12 @@ from ram_env.retina import patch_corner, pixel_centre
 TASKS = ("RAM-TranslatedMNIST-v0", "RAM-ClutteredMNIST-v0", "RAM-ClutteredMNIST100-v0")
 
 
+def held_by_patch(points: np.ndarray, centres: np.ndarray, width: int) -> np.ndarray:
+    """Whether each pixel point lies inside the ``width x width`` patch centred at the matching centre."""
+    corner = patch_corner(centres, width)
+    return np.all((points >= corner) & (points < corner + width), axis=1)
+
+
 def first_glimpse_figures(env_id: str, scenes: int | None = None) -> dict:
     """The figures of the module docstring for ``env_id`` over ``scenes`` test scenes (default: all)."""
     import gymnasium as gym
@@ -58,8 +64,8 @@ def first_glimpse_figures(env_id: str, scenes: int | None = None) -> dict:
     digit = pixel_centre(info["target_center"], shape)
     centre = pixel_centre(np.zeros(2), shape)
     envs.close()
+    seen = held_by_patch(digit, first, coarse)
     corner = patch_corner(first, coarse)
-    seen = np.all((digit >= corner) & (digit < corner + coarse), axis=1)
     # The digit centres the generator places: every scene's, as the policy's prior over where the digit can be.
     support = np.unique(digit, axis=0)
     informed = np.zeros(len(digit))
@@ -94,8 +100,7 @@ def learned_glimpse2(checkpoint: str, scenes: int | None = None) -> dict:
     action, _ = model.predict(obs, state=None, episode_start=np.ones(venv.num_envs, bool), deterministic=True)
     second = pixel_centre(venv.step(action)[0]["location"], shape)  # where the env placed glimpse 2 (clipped)
     venv.close()
-    corner = patch_corner(first, coarse)
-    seen = np.all((digit >= corner) & (digit < corner + coarse), axis=1)
+    seen = held_by_patch(digit, first, coarse)
     distance = np.linalg.norm(second - digit, axis=1)
     return dict(checkpoint=checkpoint, env_id=meta["env_id"], scenes=int(len(digit)), seen=float(seen.mean()),
                 distance=float(distance.mean()), seen_distance=float(distance[seen].mean()),
