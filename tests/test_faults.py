@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,4 +114,7 @@ def test_a_signal_saves_a_checkpoint_and_prints_the_resume_command(signum, tmp_p
     assert f"resume with: ram train --out {out} --resume" in stderr and "Traceback" not in stderr
     model = RAM.load(out / "model.zip")
     assert model.num_timesteps >= _last_logged_timesteps(out) > 0
+    # The message names the step the checkpoint resumes at (the interrupted batch's start), as --resume prints it.
+    resumes_at = int(re.search(r"resumes at (\d+)", stderr).group(1))
+    assert resumes_at == model._resume_state["num_timesteps"] <= model.num_timesteps
     assert not (out / "summary.json").exists()
