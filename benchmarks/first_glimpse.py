@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.config import EVAL_SEED
+from benchmarks.published_models import load_ram_classifier
 from benchmarks.results_io import out_folder, provenance
 from ram_env.retina import patch_corner, pixel_centre
 
@@ -82,14 +83,10 @@ def first_glimpse_figures(env_id: str, scenes: int | None = None) -> dict:
 def learned_glimpse2(checkpoint: str, scenes: int | None = None) -> dict:
     """Where a RAM checkpoint's deterministic glimpse 2 lands on ``scenes`` test scenes (default: all), split by
     whether the first glimpse's coarsest patch held the digit's centre."""
-    from agents.config import task_family
     from agents.evaluation import evaluation_env_kwargs
-    from agents.models import load_checkpoint
     from ram_env import make_sb3_vec_env
 
-    model, meta = load_checkpoint(checkpoint)
-    if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
-        raise SystemExit(f"{checkpoint}: needs RAM on a classification task, got {meta['algo']} on {meta['env_id']}")
+    model, meta = load_ram_classifier(checkpoint, "first_glimpse")
     kwargs = evaluation_env_kwargs(meta, "test")
     venv = make_sb3_vec_env(meta["env_id"], n_envs=scenes or 10_000, seed=EVAL_SEED, monitor=False, env_kwargs=kwargs)
     obs = venv.reset()

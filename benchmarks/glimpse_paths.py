@@ -28,22 +28,17 @@ from typing import Any
 import numpy as np
 
 from agents.config import EVAL_SEED
+from benchmarks.published_models import load_ram_classifier
 from benchmarks.results_io import RESULTS, locked, merge_records, provenance
 
 BORDER = 0.95
 
 
 def measure(checkpoint: Path, n_envs: int = 500) -> dict[str, Any]:
-    from agents.evaluation import evaluation_env_kwargs, run_evaluation
-    from agents.models import load_checkpoint
-    from agents.config import task_family
-    from agents.evaluation import evaluate_paths
+    from agents.evaluation import evaluate_paths, evaluation_env_kwargs, run_evaluation
     from ram_env import make_sb3_vec_env
 
-    model, meta = load_checkpoint(str(checkpoint))
-    if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
-        raise SystemExit(f"{checkpoint}: glimpse_paths needs RAM on a classification task, got "
-                         f"{meta['algo']} on {meta['env_id']}")
+    model, meta = load_ram_classifier(checkpoint, "glimpse_paths")
     kwargs = evaluation_env_kwargs(meta, "test")
 
     def test_env():

@@ -84,6 +84,19 @@ def load_runs(folders: list[Path]) -> list[tuple[str, Any, str, dict[str, Any]]]
     return runs
 
 
+def load_ram_classifier(checkpoint: str, tool: str) -> tuple[Any, dict[str, Any]]:
+    """``(model, meta)`` of a ``ram train`` checkpoint (or published cell) of RAM on a classification task; a clear
+    exit naming ``tool`` for anything else, since the attention scripts score glimpses against the digit."""
+    from agents.config import task_family
+    from agents.models import load_checkpoint
+
+    model, meta = load_checkpoint(str(checkpoint))
+    if meta["algo"] != "ram" or task_family(meta["env_id"]) != "classification":
+        raise SystemExit(f"{checkpoint}: {tool} needs RAM on a classification task, got {meta['algo']} on "
+                         f"{meta['env_id']}")
+    return model, meta
+
+
 def add_model_arguments(parser: argparse.ArgumentParser, cells_help: str = "cells of models/index.json") -> None:
     """The options of a script that scores trained models: ``--cells`` (published), ``--runs`` (``ram train``
     folders, see :func:`load_runs`), ``--threads``, ``--out`` and ``--quick`` (:func:`quick_model`)."""

@@ -1062,6 +1062,21 @@ def test_first_glimpse_splits_a_models_glimpse_2_by_what_the_first_one_saw(tmp_p
     assert m["distance"] == pytest.approx(float(np.linalg.norm((second - digit) * 14, axis=1).mean()), rel=1e-6)
 
 
+def test_the_attention_scripts_refuse_a_model_that_is_not_ram_on_a_classification_task(tmp_path):
+    from agents.cli import main as ram
+    from benchmarks.published_models import load_ram_classifier
+
+    run = tmp_path / "catch"
+    assert ram(["train", "--env", "RAM-Catch-v0", "--env-kwargs", '{"screen_size": 8, "glimpse_size": 2}',
+                "--total-timesteps", "700", "--n-envs", "10", "--out", str(run), "--eval-episodes", "10",
+                "--no-progress", "--threads", "1"]) == 0
+    for tool in ("glimpse_paths", "first_glimpse"):
+        with pytest.raises(SystemExit, match=f"{tool} needs RAM on a classification task, got ram on RAM-Catch-v0"):
+            load_ram_classifier(str(run / "model.zip"), tool)
+    with pytest.raises(SystemExit, match="first_glimpse needs RAM"):
+        load_script("first_glimpse").learned_glimpse2(str(run / "model.zip"), scenes=10)
+
+
 def test_compare_runs_overlays_smoothed_curves_and_prefers_the_late_distance(tmp_path, monkeypatch, capsys):
     import gzip
 
