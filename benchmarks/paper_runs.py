@@ -154,6 +154,11 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     problems = [f"{what} is {got!r}, the cell needs {want!r}" for what, got, want in [
         ("algo", meta["algo"], "ram"), ("env", meta["env_id"], env_id), ("glimpses", n_glimpses, spec["n_glimpses"]),
         ("training split", meta["env_kwargs"].get("split", "train"), "train")] if got != want]
+    # The cell's env is the task's with its defaults: a run on another scene (a centred first glimpse, more
+    # clutter) would hide that departure in the row.
+    other = {k: v for k, v in meta["env_kwargs"].items() if k not in ("n_glimpses", "split")}
+    if other:
+        problems.append(f"env_kwargs has {other}: the cell's env takes only n_glimpses")
     if spec["kind"] == "ram" and model.policy.core_kind != (spec["core"] or "rnn"):
         problems.append(f"core is {model.policy.core_kind!r}, the cell needs {spec['core'] or 'rnn'!r}")
     recipe = RECIPES[spec["recipe"]] if spec.get("recipe") else {}

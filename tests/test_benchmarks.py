@@ -395,6 +395,18 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-6g"])
     with pytest.raises(SystemExit, match="env is 'RAM-MNIST-v0'"):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "translated60", "--rows", "RAM-3g"])
+    # A run whose scenes differ from the cell's (here a centred first glimpse) is refused, not hidden in the row.
+    summary = json.loads((run / "summary.json").read_text())
+    centred = tmp_path / "centred"
+    centred.mkdir()
+    (centred / "model.zip").write_bytes((run / "model.zip").read_bytes())
+    from agents.ram import RAM
+    model = RAM.load(centred / "model.zip")
+    model.ram_meta = dict(model.ram_meta, env_kwargs=dict(model.ram_meta["env_kwargs"], initial_location="center"))
+    model.save(centred / "model.zip")
+    (centred / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(SystemExit, match=r"env_kwargs has \{'initial_location': 'center'\}: the cell's env takes only"):
+        pt.main(["--out", str(out), "--import-run", str(centred), "--tasks", "mnist28", "--rows", "RAM-3g"])
     # An -attend row needs a run trained with the attention recipe; this one had the defaults.
     with pytest.raises(SystemExit, match="reinforce_reduction is 'sum', the recipe's is 'mean'.*detach_location"):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"])
