@@ -54,7 +54,7 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
 
     spec = parse_row(row)
     env_id = TASKS[task][1][dataset]
-    env_kwargs = dict(n_glimpses=spec["n_glimpses"])
+    env_kwargs = dict(n_glimpses=spec["n_glimpses"], **spec.get("env_kwargs", {}))
     hyper = ram_hyperparameters("classification", dict(ram_settings(task, spec), n_envs=budget["n_envs"]))
     venv = make_sb3_vec_env(env_id, n_envs=budget["n_envs"], seed=seed, env_kwargs=dict(env_kwargs, split="train"))
     fixed = spec["locations"] != "learned"
@@ -154,11 +154,12 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     problems = [f"{what} is {got!r}, the cell needs {want!r}" for what, got, want in [
         ("algo", meta["algo"], "ram"), ("env", meta["env_id"], env_id), ("glimpses", n_glimpses, spec["n_glimpses"]),
         ("training split", meta["env_kwargs"].get("split", "train"), "train")] if got != want]
-    # The cell's env is the task's with its defaults: a run on another scene (a centred first glimpse, more
-    # clutter) would hide that departure in the row.
+    # The cell's env is the task's with the row's settings: a run on other scenes (a centred first glimpse, more
+    # clutter) would hide that departure in the row, and a row's setting must not be missing from its run.
     other = {k: v for k, v in meta["env_kwargs"].items() if k not in ("n_glimpses", "split")}
-    if other:
-        problems.append(f"env_kwargs has {other}: the cell's env takes only n_glimpses")
+    if other != spec.get("env_kwargs", {}):
+        problems.append(f"env_kwargs has {other or 'none'} beside n_glimpses, the cell's env takes "
+                        f"{spec.get('env_kwargs') or 'none'}")
     if spec["kind"] == "ram" and model.policy.core_kind != (spec["core"] or "rnn"):
         problems.append(f"core is {model.policy.core_kind!r}, the cell needs {spec['core'] or 'rnn'!r}")
     recipe = RECIPES[spec["recipe"]] if spec.get("recipe") else {}
@@ -198,14 +199,15 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
         had["policy_kwargs"] = {k: getattr(policy, k) for k in wanted["policy_kwargs"]}
     settings = wanted if all(_same(had[k], v) for k, v in wanted.items()) else {}
     t0 = time.perf_counter()
-    scores = recorded if recorded is not None else score_ram(model, env_id, dict(n_glimpses=n_glimpses))
+    env_kwargs = dict(n_glimpses=n_glimpses, **spec.get("env_kwargs", {}))
+    scores = recorded if recorded is not None else score_ram(model, env_id, env_kwargs)
     return dict(dataset=dataset, task=task, row=row, seed=meta["seed"], **({"settings": settings} if settings else {}),
                 budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
                 **({"scored_from": "summary.json"} if recorded is not None else {}),
                 **scores, train_seconds=summary["train_seconds"], eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(summary["timesteps"]),
                 model=str(folder / "model.zip") if recorded is None else None,
-                hyper=record_hyper(hyper, dict(n_glimpses=n_glimpses), "learned"),
+                hyper=record_hyper(hyper, env_kwargs, "learned"),
                 imported_from=str(folder), **({"train_command": summary["command"]} if "command" in summary else {}))
 
 

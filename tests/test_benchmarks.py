@@ -405,8 +405,18 @@ def test_paper_tables_imports_a_ram_train_run(tmp_path, capsys):
     model.ram_meta = dict(model.ram_meta, env_kwargs=dict(model.ram_meta["env_kwargs"], initial_location="center"))
     model.save(centred / "model.zip")
     (centred / "summary.json").write_text(json.dumps(summary))
-    with pytest.raises(SystemExit, match=r"env_kwargs has \{'initial_location': 'center'\}: the cell's env takes only"):
+    with pytest.raises(SystemExit, match=r"env_kwargs has \{'initial_location': 'center'\} beside n_glimpses, "
+                                         r"the cell's env takes none"):
         pt.main(["--out", str(out), "--import-run", str(centred), "--tasks", "mnist28", "--rows", "RAM-3g"])
+    # ... it is its -first-centre row, which the plain run is not.
+    with pytest.raises(SystemExit, match=r"env_kwargs has none beside n_glimpses, the cell's env takes "
+                                         r"\{'initial_location': 'center'\}"):
+        pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-first-centre"])
+    assert pt.main(["--out", str(out), "--import-run", str(centred), "--tasks", "mnist28",
+                    "--rows", "RAM-3g-first-centre"]) == 0
+    first = [r for r in json.loads((out / "paper_tables.json").read_text())["records"] if r["row"] == "RAM-3g-first-centre"]
+    assert first[0]["hyper"]["env_kwargs"] == dict(n_glimpses=3, initial_location="center")
+    assert "| RAM-3g (first glimpse at the centre) |" in (out / "paper_tables.md").read_text()
     # An -attend row needs a run trained with the attention recipe; this one had the defaults.
     with pytest.raises(SystemExit, match="reinforce_reduction is 'sum', the recipe's is 'mean'.*detach_location"):
         pt.main(["--out", str(out), "--import-run", str(run), "--tasks", "mnist28", "--rows", "RAM-3g-attend"])
@@ -948,6 +958,13 @@ def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_sett
     loglik = pt.parse_row("RAM-8g-attend-anneal-gain-loglik")
     assert loglik["recipe"] == "attend-anneal-gain-loglik" and loglik["locations"] == "learned"
     assert pt.ram_settings("cluttered60", loglik) == dict(pt.ram_settings("cluttered60", gain), location_reward="log_likelihood")
+    # -first-centre changes the scenes, not RAM: its settings are the recipe's, its env kwargs its own; and it is
+    # not the -centre row (fixed locations around the centre), whose label shares the word.
+    first = pt.parse_row("RAM-8g-attend-anneal-gain-loglik-first-centre")
+    assert first == dict(loglik, env_kwargs={"initial_location": "center"}) and "env_kwargs" not in loglik
+    assert pt.ram_settings("cluttered60", first) == pt.ram_settings("cluttered60", loglik)
+    assert pt.row_label("RAM-8g-first-centre") == "RAM-8g (first glimpse at the centre)"
+    assert pt.parse_row("RAM-8g-centre")["locations"] == "centre" and "env_kwargs" not in pt.parse_row("RAM-8g-centre")
     assert pt.row_label("RAM-8g-attend-anneal-gain-loglik") == ("RAM-8g (attention recipe, std annealed, unit-gain "
                                                                "location input, log-likelihood location reward)")
     for bad in ("RAM-8g-anneal", "RAM-8g-attend-gain", "RAM-8g-attend-loglik"):
