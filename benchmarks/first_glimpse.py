@@ -66,12 +66,11 @@ def first_glimpse_figures(env_id: str, scenes: int | None = None) -> dict:
     centre = pixel_centre(np.zeros(2), shape)
     envs.close()
     seen = held_by_patch(digit, first, coarse)
-    corner = patch_corner(first, coarse)
     # The digit centres the generator places: every scene's, as the policy's prior over where the digit can be.
     support = np.unique(digit, axis=0)
     informed = np.zeros(len(digit))
     for i in np.flatnonzero(~seen):
-        outside = ~np.all((support >= corner[i]) & (support < corner[i] + coarse), axis=1)
+        outside = ~held_by_patch(support, first[i:i + 1], coarse)
         guess = support[outside].mean(axis=0)
         informed[i] = np.linalg.norm(guess - digit[i])
     dist = lambda a: float(np.linalg.norm(a - digit, axis=1).mean())  # noqa: E731
