@@ -419,10 +419,9 @@ def _train(args: argparse.Namespace, out: Path, ckpt: Path, save_model) -> int:
             if signals.received is not None:
                 name = signal.Signals(signals.received).name
                 # RAM's checkpoint replays an interrupted batch, so it resumes before the step count reached.
-                resume = getattr(model, "_resume_state", None)
-                at = resume["num_timesteps"] if isinstance(resume, dict) else model.num_timesteps
                 print(f"ram: {name}: stopped at {model.num_timesteps} of {total} timesteps; checkpoint saved to "
-                      f"{ckpt}, resumes at {at}\nram: resume with: {hint}", file=sys.stderr, flush=True)
+                      f"{ckpt}, resumes at {saved_timesteps(vars(model))}\nram: resume with: {hint}",
+                      file=sys.stderr, flush=True)
                 return 128 + signals.received
     train_seconds = before + time.time() - start
     with _Signals(hint):

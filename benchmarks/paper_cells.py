@@ -102,6 +102,11 @@ def ram_settings(task: str, spec: dict[str, Any]) -> dict[str, Any]:
     return dict(settings, **RECIPES[spec["recipe"]]) if spec.get("recipe") else settings
 
 
+def cell_env_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    """The env kwargs a RAM row trains and is scored with: its glimpse count and its modifier's scene settings."""
+    return dict(n_glimpses=spec["n_glimpses"], **spec.get("env_kwargs", {}))
+
+
 def budget_size(budget: dict[str, Any]) -> int:
     """Comparable size of a budget: env steps for RAM, scenes seen for the baselines."""
     return int(budget.get("timesteps") or budget.get("steps", 0) * budget.get("batch_size", 1))

@@ -11,7 +11,7 @@ from typing import Any
 
 from agents.config import EVAL_SEED, RECIPES, ram_hyperparameters
 from benchmarks.glimpse_placement import fixed_glimpses
-from benchmarks.paper_cells import TASKS, TEST_PATHS, budget_text, parse_row, ram_settings
+from benchmarks.paper_cells import TASKS, TEST_PATHS, budget_text, cell_env_kwargs, parse_row, ram_settings
 
 
 def run_cell(dataset: str, task: str, row: str, seed: int, budget: dict, models: Path | None = None
@@ -54,7 +54,7 @@ def run_ram(dataset: str, task: str, row: str, seed: int, budget: dict, models: 
 
     spec = parse_row(row)
     env_id = TASKS[task][1][dataset]
-    env_kwargs = dict(n_glimpses=spec["n_glimpses"], **spec.get("env_kwargs", {}))
+    env_kwargs = cell_env_kwargs(spec)
     hyper = ram_hyperparameters("classification", dict(ram_settings(task, spec), n_envs=budget["n_envs"]))
     venv = make_sb3_vec_env(env_id, n_envs=budget["n_envs"], seed=seed, env_kwargs=dict(env_kwargs, split="train"))
     fixed = spec["locations"] != "learned"
@@ -199,7 +199,7 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
         had["policy_kwargs"] = {k: getattr(policy, k) for k in wanted["policy_kwargs"]}
     settings = wanted if all(_same(had[k], v) for k, v in wanted.items()) else {}
     t0 = time.perf_counter()
-    env_kwargs = dict(n_glimpses=n_glimpses, **spec.get("env_kwargs", {}))
+    env_kwargs = cell_env_kwargs(spec)  # its glimpse count is the run's (checked above)
     scores = recorded if recorded is not None else score_ram(model, env_id, env_kwargs)
     return dict(dataset=dataset, task=task, row=row, seed=meta["seed"], **({"settings": settings} if settings else {}),
                 budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
