@@ -115,6 +115,9 @@ def make_core(kind: str, input_size: int, hidden_size: int = 256) -> nn.Module:
     return cores[kind](input_size, hidden_size)
 
 
+_BORDER = 1.0 - 1e-3  # the furthest a relative mean's current location reads from the centre (atanh: 3.8)
+
+
 class LocationNetwork(nn.Module):
     """The mean of the Gaussian location policy: mu = tanh(Linear(h_t)) or, as in the paper, Linear(h_t).
 
@@ -134,12 +137,23 @@ class LocationNetwork(nn.Module):
             lie within [-0.72, 0.72]). ``"unit_gain"``: the unit-norm state times a learned scalar gain
             (``exp(log_gain)``, from 1), so the head's reach is learned once for every step while the state's growth
             over the glimpses still does not reach it.
+        mean: ``"absolute"`` (the default, the paper's) outputs the next location itself; ``"relative"``, beyond the
+            paper, outputs a move from the location ``l_t`` the glimpse was just taken at: ``mu = tanh(atanh(l_t) +
+            Linear(h_t))`` (with ``squash="none"``, ``l_t + Linear(h_t)``), so a zero output holds the glimpse where
+            it is and a policy need not keep the target's absolute position in its state to stay on it. From the
+            image centre both read the same.
     """
 
-    def __init__(self, hidden_size: int = 256, squash: str = "tanh", input_norm: bool | str = False):
+    MEANS = ("absolute", "relative")
+
+    def __init__(self, hidden_size: int = 256, squash: str = "tanh", input_norm: bool | str = False,
+                 mean: str = "absolute"):
         super().__init__()
         if squash not in ("tanh", "none"):
             raise ValueError(f"location squash must be 'tanh' or 'none', got {squash!r}")
+        if mean not in self.MEANS:
+            raise ValueError(f"location mean must be 'absolute' or 'relative', got {mean!r}")
+        self.mean = mean
         norms = {False: False, True: "layer", "layer": "layer", "unit": "unit", "unit_gain": "unit_gain"}
         if not isinstance(input_norm, (bool, str)) or input_norm not in norms:
             raise ValueError(f"location input_norm must be False, 'layer' (or True), 'unit' or 'unit_gain', "
@@ -151,7 +165,8 @@ class LocationNetwork(nn.Module):
             # A log so that a uniform(-s, s) initialisation of every parameter (init_scale) leaves the gain near 1.
             self.log_gain = nn.Parameter(torch.zeros(()))
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, location: torch.Tensor | None = None) -> torch.Tensor:
+        """mu_t from the core state ``h`` (and, for ``mean="relative"``, the current location ``location``)."""
         if self.input_norm == "layer":
             h = F.layer_norm(h, h.shape[-1:])
         elif self.input_norm:  # "unit" or "unit_gain"
@@ -159,4 +174,11 @@ class LocationNetwork(nn.Module):
             if self.input_norm == "unit_gain":
                 h = h * self.log_gain.exp()
         mu = self.fc(h)
+        if self.mean == "relative":
+            if location is None:
+                raise ValueError("a relative location mean needs the current location")
+            if self.squash == "tanh":
+                # atanh of +-1 is infinite: a glimpse on the border reads as one just inside it.
+                return torch.tanh(torch.atanh(location.clamp(-_BORDER, _BORDER)) + mu)
+            return location + mu
         return torch.tanh(mu) if self.squash == "tanh" else mu

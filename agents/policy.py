@@ -75,6 +75,9 @@ class RAMPolicy(BasePolicy):
             trained only by the policy's terms need not hold.
         location_squash: ``"tanh"`` (default) or ``"none"``, the paper's linear location mean
             (see :class:`~agents.networks.LocationNetwork`).
+        location_mean: ``"absolute"`` (default, the paper's: mu_t is the next location) or ``"relative"`` (mu_t
+            moves from the current glimpse's location, so a zero output stays put; beyond the paper, see
+            :class:`~agents.networks.LocationNetwork`).
         location_input_norm: bound the location network's input ``h_t``: ``"layer"`` (or True: layer
             normalisation), ``"unit"`` (unit L2 norm) or ``"unit_gain"`` (unit norm times a learned gain); see
             :class:`~agents.networks.LocationNetwork`. False, the default, is the paper's.
@@ -95,7 +98,7 @@ class RAMPolicy(BasePolicy):
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
                  detach_baseline: bool = True,
                  location_squash: str = "tanh", location_input_norm: bool | str = False,
-                 stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
+                 location_mean: str = "absolute", stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
@@ -115,7 +118,7 @@ class RAMPolicy(BasePolicy):
         glimpse_shape = observation_space["glimpse"].shape
         self.glimpse_net = GlimpseNetwork(glimpse_shape, glimpse_hidden, location_hidden, glimpse_output, scale_gain)
         self.core = make_core(core, glimpse_output, hidden_size)
-        self.location_net = LocationNetwork(hidden_size, location_squash, location_input_norm)
+        self.location_net = LocationNetwork(hidden_size, location_squash, location_input_norm, location_mean)
         self.action_net = nn.Linear(hidden_size, self.n_choices)
         self.baseline_net = nn.Linear(hidden_size, 1)
         self.init_scale = init_scale
@@ -145,7 +148,7 @@ class RAMPolicy(BasePolicy):
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
                     detach_baseline=self.detach_baseline,
                     location_squash=self.location_net.squash, location_input_norm=self.location_net.input_norm,
-                    stochastic_choice=self.stochastic_choice, init_scale=self.init_scale,
+                    location_mean=self.location_net.mean, stochastic_choice=self.stochastic_choice, init_scale=self.init_scale,
                     location_lr_scale=self.location_lr_scale, optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)
         return data
@@ -168,7 +171,7 @@ class RAMPolicy(BasePolicy):
         h, state = self.core(g, state)
         # By default the baseline must not shape the representation the policy uses: its input is detached.
         baseline = self.baseline_net(h.detach() if self.detach_baseline else h).squeeze(-1)
-        mu = self.location_net(h.detach() if self.detach_location else h)
+        mu = self.location_net(h.detach() if self.detach_location else h, location)
         return PolicyStep(h, state, mu, self.action_net(h), baseline)
 
     def location_distribution(self, mu: torch.Tensor) -> torch.distributions.Normal:

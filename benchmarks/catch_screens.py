@@ -156,7 +156,7 @@ def imitate_oracle(model, venv, steps: int, learning_rate: float = 1e-3, own_gli
             state = out.state
             # The location chosen now is where the next glimpse goes: the oracle's target for the next screen.
             target = torch.as_tensor(venv.targets.copy())
-            means.append(policy.location_net(out.hidden))
+            means.append(policy.location_net(out.hidden, torch.as_tensor(obs["location"])))
             targets.append(target)
             action = policy.encode_action(means[-1].detach(), out.logits.detach().argmax(dim=1))  # its mean
             obs, _, dones, _ = venv.step(action)

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from agents import RAM, RAMPolicy
 from agents.evaluation import evaluate, evaluate_paths
+from agents.networks import LocationNetwork
 from ram_env import make_sb3_vec_env
 from tests.conftest import requires_mnist
 from tests.conftest import toy_dataset
@@ -198,8 +199,6 @@ def test_resume_from_a_mid_batch_checkpoint_continues_identically(tmp_path):
 
 
 def test_location_mean_is_tanh_or_the_papers_linear_layer():
-    from agents.networks import LocationNetwork
-
     h = torch.full((1, 4), 10.0)
     squashed, linear = LocationNetwork(4), LocationNetwork(4, "none")
     with torch.no_grad():  # fixed weights: a random init could leave the raw mean inside [-1, 1]
@@ -214,6 +213,30 @@ def test_location_mean_is_tanh_or_the_papers_linear_layer():
     policy = small_model(policy_kwargs=dict(location_squash="none")).policy
     assert policy.location_net.squash == "none"
     assert policy._get_constructor_parameters()["location_squash"] == "none"  # saved with the model
+
+
+def test_relative_location_mean_moves_from_the_current_glimpse(tmp_path):
+    h = torch.randn(5, 4)
+    here = torch.tensor([[0.5, -0.3], [0.0, 0.0], [1.0, -1.0], [-0.9, 0.2], [0.7, 0.7]])
+    for squash in ("tanh", "none"):
+        relative = LocationNetwork(4, squash, mean="relative")
+        with torch.no_grad():
+            relative.fc.weight.zero_()
+            relative.fc.bias.zero_()
+        held = relative(h, here)  # a zero move holds the glimpse where it was taken (the border just inside)
+        torch.testing.assert_close(held, here.clamp(-1 + 1e-3, 1 - 1e-3) if squash == "tanh" else here)
+    relative, absolute = LocationNetwork(4, "tanh", mean="relative"), LocationNetwork(4, "tanh")
+    absolute.load_state_dict(relative.state_dict())
+    torch.testing.assert_close(relative(h, torch.zeros(5, 2)), absolute(h))  # from the centre both read the same
+    torch.testing.assert_close(relative(h, here)[0], torch.tanh(torch.atanh(here[0]) + relative.fc(h[0])))
+    with pytest.raises(ValueError, match="needs the current location"):
+        relative(h)
+    with pytest.raises(ValueError, match="'absolute' or 'relative'"):
+        LocationNetwork(4, mean="delta")
+    model = small_model(policy_kwargs=dict(location_mean="relative"))
+    model.learn(2_000)
+    model.save(tmp_path / "m.zip")
+    assert RAM.load(tmp_path / "m.zip").policy.location_net.mean == "relative"  # saved with the model
 
 
 def test_path_averaged_evaluation_replays_the_same_images():
@@ -389,7 +412,7 @@ def test_reinforce_reduction_and_clip_logprob_change_the_location_loss():
 
 
 def test_location_input_norm_makes_the_location_mean_independent_of_the_state_scale():
-    from agents.networks import LocationNetwork
+
 
     torch.manual_seed(0)
     h = torch.rand(5, 16) * 3
@@ -402,7 +425,7 @@ def test_location_input_norm_makes_the_location_mean_independent_of_the_state_sc
 
 
 def test_unit_input_norm_bounds_the_location_mean_and_survives_a_checkpoint(tmp_path):
-    from agents.networks import LocationNetwork
+
 
     torch.manual_seed(0)
     head = LocationNetwork(16, input_norm="unit")
@@ -422,7 +445,7 @@ def test_unit_input_norm_bounds_the_location_mean_and_survives_a_checkpoint(tmp_
 
 
 def test_unit_gain_input_norm_learns_one_gain_for_every_state_scale():
-    from agents.networks import LocationNetwork
+
 
     torch.manual_seed(0)
     head = LocationNetwork(16, input_norm="unit_gain")
