@@ -57,11 +57,17 @@ GAIN_RECIPE: dict[str, Any] = dict(ANNEALED_RECIPE, policy_kwargs={"detach_locat
 #: scenes the 0/1 reward stops saying which path helped; the log-likelihood still does (the README, "Attention
 #: experiments", its log-likelihood screen).
 LOGLIK_RECIPE: dict[str, Any] = dict(GAIN_RECIPE, location_reward="log_likelihood")
+#: The log-likelihood recipe with the location head outputting a move from the last glimpse instead of the next
+#: location itself (``RAM-<n>g-attend-anneal-gain-loglik-relative`` rows; ``RAMPolicy(location_mean="relative")``; the
+#: README, "Attention experiments", the late glimpses' drift).
+RELATIVE_RECIPE: dict[str, Any] = dict(LOGLIK_RECIPE, policy_kwargs=dict(LOGLIK_RECIPE["policy_kwargs"],
+                                                                         location_mean="relative"))
 #: The recipes by row suffix (``benchmarks.paper_cells.parse_row``). A row without one trains with neither, and a run
 #: imported as a row must have trained with exactly its recipe's schedule (``location_std_final``) and location input.
 RECIPES: dict[str, dict[str, Any]] = {"attend": ATTENTION_RECIPE, "attend-anneal": ANNEALED_RECIPE,
                                       "attend-anneal-gain": GAIN_RECIPE,
-                                      "attend-anneal-gain-loglik": LOGLIK_RECIPE}
+                                      "attend-anneal-gain-loglik": LOGLIK_RECIPE,
+                                      "attend-anneal-gain-loglik-relative": RELATIVE_RECIPE}
 
 #: RAM settings per task on top of :data:`RAM_DEFAULTS` ``["classification"]``, picked on the validation split
 #: ``train[55000:]`` by the search recorded in results/hyper_search.md (its script is superseded by ``ram tune``);

@@ -143,6 +143,11 @@ class RAMPolicy(BasePolicy):
         """What the location network's input becomes (``LocationNetwork``'s ``input_norm``; False: the paper's)."""
         return self.location_net.input_norm
 
+    @property
+    def location_mean(self) -> str:
+        """``"absolute"`` (the paper's) or ``"relative"``: what the location head's output is (``LocationNetwork``'s ``mean``)."""
+        return self.location_net.mean
+
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,

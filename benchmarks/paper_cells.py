@@ -51,13 +51,14 @@ DEFAULT_TIMESTEPS = 10_000_000
 QUICK = dict(tasks=["mnist28"], rows=["FC-64", "Conv", "RAM-3g", "RAM-2g-random"], steps=30, timesteps=1_200)
 
 ROW_RE = re.compile(r"^(?:FC-(?P<fc>\d+)|(?P<conv>Conv)"
-                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend(?:-anneal(?:-gain(?:-loglik)?)?)?))?"
+                    r"|RAM-(?P<g>\d+)g(?:-(?P<core>lstm|gru))?(?:-(?P<recipe>attend(?:-anneal(?:-gain(?:-loglik(?:-relative)?)?)?)?))?"
                     r"(?P<start>-first-centre)?(?:-(?P<locations>random|centre|oracle))?)$")
 #: The env settings a row modifier asks of its scenes (``-first-centre``: the first glimpse at the image centre
 #: instead of uniformly random).
 FIRST_CENTRE = {"initial_location": "center"}
 # Longest suffix first: row_label replaces them in this order.
 ROW_LABELS = {"-lstm": " (LSTM core)", "-gru": " (GRU core)", "-first-centre": " (first glimpse at the centre)",
+              "-attend-anneal-gain-loglik-relative": " (attention recipe, std annealed, unit-gain location input, log-likelihood location reward, relative location mean)",
               "-attend-anneal-gain-loglik": " (attention recipe, std annealed, unit-gain location input, log-likelihood location reward)",
               "-attend-anneal-gain": " (attention recipe, std annealed, unit-gain location input)",
               "-attend-anneal": " (attention recipe, std annealed)", "-attend": " (attention recipe)",
@@ -73,11 +74,13 @@ def parse_row(row: str) -> dict[str, Any]:
     annealed (``agents.config.ANNEALED_RECIPE``); ``"RAM-8g-attend-anneal-gain"`` -> that, the location head reading the
     unit-norm core state times a learned gain (``agents.config.GAIN_RECIPE``); ``"RAM-8g-attend-anneal-gain-loglik"`` -> that,
     the location policy rewarded by the log-likelihood of the true class (``agents.config.LOGLIK_RECIPE``);
+    ``"RAM-8g-attend-anneal-gain-loglik-relative"`` -> that, the location head outputting a move from the last glimpse
+    (``agents.config.RELATIVE_RECIPE``);
     ``-first-centre`` before the locations -> every episode's first glimpse at the image centre (``env_kwargs``:
     :data:`FIRST_CENTRE`, absent otherwise). ``recipe`` is the suffix's name in ``agents.config.RECIPES`` or None."""
     m = ROW_RE.match(row)
     if not m:
-        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend[-anneal[-gain[-loglik]]]][-first-centre][-random|-centre|-oracle]")
+        raise ValueError(f"unknown row {row!r}: use FC-<units>, Conv or RAM-<n>g[-lstm|-gru][-attend[-anneal[-gain[-loglik[-relative]]]]][-first-centre][-random|-centre|-oracle]")
     if m["fc"]:
         return dict(kind="fc", hidden=int(m["fc"]))
     if m["conv"]:

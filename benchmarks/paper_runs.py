@@ -177,7 +177,9 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
             ("location_input_norm", getattr(model.policy, "location_input_norm", False), False,
              "bounded its location input", "-attend-anneal-gain"),
             ("location_reward", getattr(model, "location_reward", "success"), "success",
-             "rewarded its locations otherwise", "-attend-anneal-gain-loglik")]:
+             "rewarded its locations otherwise", "-attend-anneal-gain-loglik"),
+            ("location_mean", getattr(model.policy, "location_mean", "absolute"), "absolute",
+             "moved its glimpses from the last one", "-attend-anneal-gain-loglik-relative")]:
         if spec["kind"] == "ram" and key not in named and had != paper:
             problems.append(f"{key} is {had!r}: the run {what}, the row does not (import it as an {row_to_use} row)")
     if spec["kind"] != "ram" or spec["locations"] != "learned" or problems:

@@ -502,6 +502,8 @@ def test_paper_tables_imports_an_attention_recipe_run_as_its_attend_row(tmp_path
     ("attend-anneal", "RAM-3g-attend", "location_std_final is 0.05: the run annealed its std"),
     ("attend-anneal-gain", "RAM-3g-attend-anneal", "location_input_norm is 'unit_gain': the run bounded its location input"),
     ("attend-anneal-gain-loglik", "RAM-3g-attend-anneal-gain", "location_reward is 'log_likelihood': the run rewarded"),
+    ("attend-anneal-gain-loglik-relative", "RAM-3g-attend-anneal-gain-loglik",
+     "location_mean is 'relative': the run moved its glimpses"),
 ])
 def test_a_recipe_run_imports_as_its_own_row_and_not_as_a_plainer_one(tmp_path, name, other_row, refusal):
     from agents.config import RECIPES
@@ -967,7 +969,12 @@ def test_an_attend_row_trains_with_the_attention_recipe_on_top_of_the_tasks_sett
     assert pt.parse_row("RAM-8g-centre")["locations"] == "centre" and "env_kwargs" not in pt.parse_row("RAM-8g-centre")
     assert pt.row_label("RAM-8g-attend-anneal-gain-loglik") == ("RAM-8g (attention recipe, std annealed, unit-gain "
                                                                "location input, log-likelihood location reward)")
-    for bad in ("RAM-8g-anneal", "RAM-8g-attend-gain", "RAM-8g-attend-loglik"):
+    relative = pt.parse_row("RAM-8g-attend-anneal-gain-loglik-relative-first-centre")
+    assert relative == dict(first, recipe="attend-anneal-gain-loglik-relative")
+    assert pt.ram_settings("cluttered60", relative)["policy_kwargs"] == {
+        "detach_location": False, "location_input_norm": "unit_gain", "location_mean": "relative"}
+    assert pt.row_label("RAM-8g-attend-anneal-gain-loglik-relative").endswith("log-likelihood location reward, relative location mean)")
+    for bad in ("RAM-8g-anneal", "RAM-8g-attend-gain", "RAM-8g-attend-loglik", "RAM-8g-attend-anneal-relative"):
         with pytest.raises(ValueError, match=f"unknown row '{bad}'"):
             pt.parse_row(bad)
 
