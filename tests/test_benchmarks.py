@@ -523,6 +523,17 @@ def test_a_recipe_run_imports_as_its_own_row_and_not_as_a_plainer_one(tmp_path, 
 
 
 @requires_mnist
+def test_follow_slopes_say_how_far_a_glimpse_moves_with_the_digit():
+    gp = load_script("glimpse_paths")
+    digit = np.random.default_rng(0).uniform(10, 50, size=(200, 2))
+    glimpses = np.stack([digit + 3.0, 0.5 * digit + 7.0, np.full_like(digit, 30.0)])  # follows, halfway, ignores
+    np.testing.assert_allclose(gp.follow_slopes(glimpses, digit), [[1, 1], [0.5, 0.5], [0, 0]], atol=1e-12)
+    still = digit.copy()
+    still[:, 1] = 30.0  # the digit never moves in y: no slope there
+    slopes = gp.follow_slopes(glimpses, still)
+    assert np.isnan(slopes[:, 1]).all() and slopes[0, 0] == pytest.approx(1.0)
+
+
 def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     run = tiny_ram_run(tmp_path)
     gp = load_script("glimpse_paths")
@@ -559,6 +570,8 @@ def test_glimpse_paths_scores_paths_and_finds_the_locations(tmp_path, capsys):
     assert [s["distance"] for s in record["steps"]] == pytest.approx(
         [np.linalg.norm(o, axis=1).mean() for o in offsets], rel=1e-6)
     assert "mean offset from the digit" in (tmp_path / "glimpse_paths.md").read_text()
+    # On 28x28 the digit never moves: how far a glimpse follows it is undefined there, and not made up.
+    assert all(s["slope_x"] is None and s["slope_y"] is None for s in record["steps"])
     # A wrong path among several is reported before any of them is scored.
     with pytest.raises(SystemExit):
         gp.main([str(run / "model.zip"), str(tmp_path / "missing.zip"), "--out", str(tmp_path / "other")])
