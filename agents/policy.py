@@ -98,7 +98,8 @@ class RAMPolicy(BasePolicy):
                  hidden_size: int = 256, scale_gain: float = 1.0, location_std: float = 0.1, detach_location: bool = True,
                  detach_baseline: bool = True,
                  location_squash: str = "tanh", location_input_norm: bool | str = False,
-                 location_mean: str = "absolute", stochastic_choice: bool = False, init_scale: float | None = None, location_lr_scale: float = 1.0,
+                 location_mean: str = "absolute", stochastic_choice: bool = False, init_scale: float | None = None,
+                 location_lr_scale: float = 1.0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
@@ -153,7 +154,8 @@ class RAMPolicy(BasePolicy):
         data.update(self.arch, location_std=self.location_std, detach_location=self.detach_location,
                     detach_baseline=self.detach_baseline,
                     location_squash=self.location_net.squash, location_input_norm=self.location_net.input_norm,
-                    location_mean=self.location_net.mean, stochastic_choice=self.stochastic_choice, init_scale=self.init_scale,
+                    location_mean=self.location_net.mean, stochastic_choice=self.stochastic_choice,
+                    init_scale=self.init_scale,
                     location_lr_scale=self.location_lr_scale, optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)
         return data
