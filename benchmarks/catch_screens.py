@@ -151,12 +151,13 @@ def imitate_oracle(model, venv, steps: int, learning_rate: float = 1e-3, own_gli
     while done_steps < steps:
         state, means, targets = policy.initial_state(n), [], []
         while True:
+            here = torch.as_tensor(obs["location"])
             with torch.set_grad_enabled(core):  # else the core's pass is fixed: only the location head is fitted
-                out = policy(torch.as_tensor(obs["glimpse"]), torch.as_tensor(obs["location"]), state)
+                out = policy(torch.as_tensor(obs["glimpse"]), here, state)
             state = out.state
             # The location chosen now is where the next glimpse goes: the oracle's target for the next screen.
             target = torch.as_tensor(venv.targets.copy())
-            means.append(policy.location_net(out.hidden, torch.as_tensor(obs["location"])))
+            means.append(policy.location_net(out.hidden, here))
             targets.append(target)
             action = policy.encode_action(means[-1].detach(), out.logits.detach().argmax(dim=1))  # its mean
             obs, _, dones, _ = venv.step(action)
