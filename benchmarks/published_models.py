@@ -48,6 +48,9 @@ RUNS = [
     ("translated60-RAM-8g-loglik-100M", "translated60-8g-attend-anneal-unitgain-loglik-seed1-100M",
      "translated 60x60 RAM-8g, the recipe with the unit-gain location input and the log-likelihood location "
      "reward, 100M steps"),
+    ("cluttered60-RAM-8g-relative-100M", "cluttered60-8g-attend-anneal-unitgain-loglik-centre-relative-seed0-100M",
+     "cluttered 60x60 RAM-8g, the log-likelihood recipe with a centred first glimpse and a relative location "
+     "mean, 100M steps"),
 ]
 # What a published file leaves out: only resuming a run needs these.
 RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
