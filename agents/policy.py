@@ -29,6 +29,7 @@ class PolicyStep(NamedTuple):
     location_mean: torch.Tensor  # mu_t (batch, 2)
     logits: torch.Tensor      # action-network logits (batch, n_choices)
     baseline: torch.Tensor    # b_t (batch,)
+    outcome_logits: torch.Tensor | None = None  # the outcome head's logits (batch, outcome_classes), where it has one
 
 
 class PolicyAction(NamedTuple):
@@ -89,6 +90,10 @@ class RAMPolicy(BasePolicy):
             optimizer parameter group; 1.0, the default, keeps one group as before). Beyond the paper,
             which uses one learning rate: a smaller one keeps the location policy from drifting while
             the reward still says little about where to look (see :class:`agents.ram.RAM`).
+        outcome_classes: the size of an outcome head, a linear softmax on ``h_t`` that predicts at every step how the
+            episode will end (on Catch: the column where the ball lands; ``RAM``'s ``location_reward="landing"``
+            sets it to the screen's width). 0, the default, the paper's: no such head. Beyond the paper: its
+            cross-entropy trains the core as the hybrid loss's does on classification (see :class:`agents.ram.RAM`).
         optimizer_class, optimizer_kwargs: the optimizer: Adam by default, as :class:`agents.ram.RAM`'s; with
             ``torch.optim.SGD`` and no ``optimizer_kwargs``, momentum 0.9 (the paper's).
     """
@@ -99,7 +104,7 @@ class RAMPolicy(BasePolicy):
                  detach_baseline: bool = True,
                  location_squash: str = "tanh", location_input_norm: bool | str = False,
                  location_mean: str = "absolute", stochastic_choice: bool = False, init_scale: float | None = None,
-                 location_lr_scale: float = 1.0,
+                 location_lr_scale: float = 1.0, outcome_classes: int = 0,
                  optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if optimizer_kwargs is None:
@@ -122,6 +127,10 @@ class RAMPolicy(BasePolicy):
         self.location_net = LocationNetwork(hidden_size, location_squash, location_input_norm, location_mean)
         self.action_net = nn.Linear(hidden_size, self.n_choices)
         self.baseline_net = nn.Linear(hidden_size, 1)
+        if not isinstance(outcome_classes, int) or outcome_classes < 0:
+            raise ValueError(f"outcome_classes must be a non-negative integer, got {outcome_classes!r}")
+        self.outcome_classes = outcome_classes
+        self.outcome_net = nn.Linear(hidden_size, outcome_classes) if outcome_classes else None
         self.init_scale = init_scale
         if init_scale is not None:
             # Uniform in [-s, s], as the paper's Torch implementation initialised every parameter.
@@ -156,7 +165,8 @@ class RAMPolicy(BasePolicy):
                     location_squash=self.location_net.squash, location_input_norm=self.location_net.input_norm,
                     location_mean=self.location_net.mean, stochastic_choice=self.stochastic_choice,
                     init_scale=self.init_scale,
-                    location_lr_scale=self.location_lr_scale, optimizer_class=self.optimizer_class,
+                    location_lr_scale=self.location_lr_scale, outcome_classes=self.outcome_classes,
+                    optimizer_class=self.optimizer_class,
                     optimizer_kwargs=self.optimizer_kwargs)
         return data
 
@@ -173,13 +183,14 @@ class RAMPolicy(BasePolicy):
         return self.core.initial_state(batch, self.device)
 
     def forward(self, glimpse: torch.Tensor, location: torch.Tensor, state: State) -> PolicyStep:
-        """One step for a batch: glimpse network, core, then the three heads."""
+        """One step for a batch: glimpse network, core, then the heads."""
         g = self.glimpse_net(glimpse, location)
         h, state = self.core(g, state)
         # By default the baseline must not shape the representation the policy uses: its input is detached.
         baseline = self.baseline_net(h.detach() if self.detach_baseline else h).squeeze(-1)
         mu = self.location_net(h.detach() if self.detach_location else h, location)
-        return PolicyStep(h, state, mu, self.action_net(h), baseline)
+        outcome = self.outcome_net(h) if self.outcome_net is not None else None
+        return PolicyStep(h, state, mu, self.action_net(h), baseline, outcome)
 
     def location_distribution(self, mu: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian location policy N(mu, location_std^2) (independent x and y)."""

@@ -142,6 +142,15 @@ class RAM(BaseAlgorithm):
             keeps ``R - b_t``. Beyond the paper: still the final reward alone, but it pays a glimpse for what it
             tells about the outcome before the game policy has learned to use it (the README, "RAM on Catch");
             the baseline must see what the glimpses carry, so pair it with the policy's ``detach_baseline=False``.
+            ``"landing"`` (Catch): the ball's landing column, read from ``info`` at the end of the episode as a
+            classification task's label is, is the target of an outcome head on ``h_t`` (the policy's
+            ``outcome_classes``, set to the screen's width), whose cross-entropy, averaged over the steps, trains
+            the core and glimpse network as the hybrid loss does; the location sampled at step t is credited with
+            the mean log-probability that head gives the landing column over the steps after it (detached;
+            centred per step over the batch, scaled to unit deviation under ``normalize_advantage``), while the
+            game action keeps ``R - b_t``. Beyond the paper: the log-likelihood reward of classification carried
+            over to the game, with where the ball ends up (shown on the last screen) as the label, so a glimpse
+            pays by how precisely it places the ball even while the game policy plays from the coarse view.
         max_weight_norm: after every update, rescale each linear layer's weight rows (one per output unit) to an
             L2 norm of at most this (None, the default: no constraint, the paper's). Beyond the paper: the
             Torch ``rnn`` package's RAM recipe constrains every layer so (``maxOutNorm`` 1); it bounds how far
@@ -224,12 +233,12 @@ class RAM(BaseAlgorithm):
         if location_baseline == "classifier" and (location_reward != "log_likelihood" or paths_per_scene > 1):
             raise ValueError("location_baseline='classifier' needs location_reward='log_likelihood' and one path "
                              "per scene")
-        if location_reward not in ("success", "log_likelihood", "prediction"):
-            raise ValueError(f"location_reward must be 'success', 'log_likelihood' or 'prediction', got "
+        if location_reward not in ("success", "log_likelihood", "prediction", "landing"):
+            raise ValueError(f"location_reward must be 'success', 'log_likelihood', 'prediction' or 'landing', got "
                              f"{location_reward!r}")
-        if location_reward == "prediction" and (paths_per_scene > 1 or location_baseline != "learned"):
-            raise ValueError("location_reward='prediction' scores glimpses by the learned baseline: it needs "
-                             "location_baseline='learned' and paths_per_scene=1")
+        if location_reward in ("prediction", "landing") and (paths_per_scene > 1 or location_baseline != "learned"):
+            raise ValueError(f"location_reward={location_reward!r} needs location_baseline='learned' and "
+                             "paths_per_scene=1")
         if hybrid not in (True, False, "auto"):
             raise ValueError(f"hybrid must be True, False or 'auto', got {hybrid!r}")
         if env is not None:
@@ -285,6 +294,12 @@ class RAM(BaseAlgorithm):
             self.hybrid = bool(_env_attr(self.env, "is_classification", True)) if self.env is not None else True
         if getattr(self, "location_reward", "success") == "log_likelihood" and not self.hybrid:
             raise ValueError("location_reward='log_likelihood' needs the hybrid loss (a classification task)")
+        if getattr(self, "location_reward", "success") == "landing":
+            if self.hybrid:
+                raise ValueError("location_reward='landing' is for Catch (the ball's landing column); on "
+                                 "classification tasks use 'log_likelihood'")
+            if self.env is not None:  # kept in policy_kwargs, so a saved model rebuilds the head without the env
+                self.policy_kwargs.setdefault("outcome_classes", int(_env_attr(self.env, "image_shape", (0, 0))[1]))
         kwargs = dict(self.policy_kwargs)
         kwargs.setdefault("location_std", self.location_std)
         kwargs.setdefault("stochastic_choice", not self.hybrid)
@@ -353,6 +368,17 @@ class RAM(BaseAlgorithm):
         if self.normalize_advantage:
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
         location_adv = advantage[:, :-1]  # the location sampled at step t placed glimpse t + 1
+        outcomes_logp = None
+        if batch.outcome_logits:
+            # log p_t(outcome) of every step (n, T): the outcome head's loss, and the landing reward's terms.
+            logits = torch.stack(batch.outcome_logits, dim=1)
+            outcomes_logp = logits.log_softmax(dim=2).gather(
+                2, batch.outcomes[:, None, None].expand(-1, logits.shape[1], 1)).squeeze(2)
+        if getattr(self, "location_reward", "success") == "landing":
+            location_adv = landing_credit(outcomes_logp)
+            location_adv = location_adv - location_adv.mean(dim=0)
+            if self.normalize_advantage:
+                location_adv = location_adv / (location_adv.std() + 1e-8)
         if getattr(self, "location_reward", "success") == "prediction":
             # Centred per step: how much a step's glimpse sharpens the prediction on average is the game's
             # doing (the ball nears the paddle), not the location's.
@@ -374,7 +400,8 @@ class RAM(BaseAlgorithm):
         loss_action = torch.zeros((), device=device)
         if self.hybrid:
             loss_action = F.cross_entropy(out.logits, labels)
-        loss = loss_action + loss_reinforce + loss_baseline
+        loss_outcome = -outcomes_logp.mean() if outcomes_logp is not None else torch.zeros((), device=device)
+        loss = loss_action + loss_reinforce + loss_baseline + loss_outcome
         if self.entropy_coef:
             loss = loss + self.entropy_coef * loss_entropy
         entropy_floor = getattr(self, "entropy_floor", 0.0)  # checkpoints from before the option have none
@@ -395,6 +422,8 @@ class RAM(BaseAlgorithm):
         self.logger.record("train/loss_action", loss_action.item())
         self.logger.record("train/loss_reinforce", loss_reinforce.item())
         self.logger.record("train/loss_baseline", loss_baseline.item())
+        if outcomes_logp is not None:
+            self.logger.record("train/loss_outcome", loss_outcome.item())
         if batch.choice_entropy:
             self.logger.record("train/choice_entropy", -loss_entropy.item() / len(batch.choice_entropy))
         self.logger.record("train/baseline_error", (returns[:, None] - b).abs().mean().item())
@@ -539,6 +568,15 @@ def prediction_gain(returns: torch.Tensor, baselines: torch.Tensor) -> torch.Ten
     (``RAM``'s ``location_reward="prediction"``). ``returns`` (n,), ``baselines`` (n, T) -> (n, T - 1)."""
     error = (returns[:, None] - baselines).detach() ** 2
     return error[:, :-1] - error[:, 1:]
+
+
+def landing_credit(outcome_logp: torch.Tensor) -> torch.Tensor:
+    """``mean_{s > t} log p_s(outcome)`` per episode for t = 0 .. T-2 (detached): the outcome head's mean
+    log-probability of how the episode ended over the steps after the location sampled at step t placed its glimpse
+    (``RAM``'s ``location_reward="landing"``). ``outcome_logp`` (n, T) -> (n, T - 1)."""
+    later = outcome_logp.detach()[:, 1:]
+    steps_left = torch.arange(later.shape[1], 0, -1, device=later.device, dtype=later.dtype)
+    return later.flip(1).cumsum(1).flip(1) / steps_left
 
 
 def check_ram_env(env) -> None:

@@ -39,6 +39,8 @@ class Batch(NamedTuple):
     last: Any                           # the last step's PolicyStep
     distances: list[float]              # per step (but the last) mean distance in pixels of the next glimpse to the target
     stopped: bool                       # a callback asked to stop (the batch is not trained on)
+    outcome_logits: list[torch.Tensor]  # the policy's outcome head, T of (n, outcome_classes); empty without one
+    outcomes: torch.Tensor | None       # how the episodes ended, the outcome head's target (Catch: the ball's landing column)
 
 
 def _labels(infos: list[dict[str, Any]]) -> np.ndarray:
@@ -46,6 +48,16 @@ def _labels(infos: list[dict[str, Any]]) -> np.ndarray:
         return np.array([info["label"] for info in infos], dtype=np.int64)
     except KeyError:
         raise RuntimeError(_NO_LABEL) from None
+
+
+def _outcomes(ball_x: Any, outcome_classes: int) -> torch.Tensor | None:
+    """The outcome head's targets from the last step's info (Catch's ``ball_x``: the column where the ball landed)."""
+    if not outcome_classes:
+        return None
+    if ball_x is None:
+        raise RuntimeError("an outcome head needs the ball's landing column (info 'ball_x', Catch) at the end of "
+                           "each episode; this env gives none")
+    return torch.as_tensor(np.asarray(ball_x) if not torch.is_tensor(ball_x) else ball_x, dtype=torch.int64)
 
 
 _NO_LABEL = ("hybrid training needs the label in info at the end of each episode; this env gives none (is it a "
@@ -63,11 +75,13 @@ def _step_policy(model, obs_glimpse, obs_location, state, lists):
     return out, act
 
 
-def _record_step(model, out, act, done: bool, baselines, step_logits, location_logp) -> bool:
-    """Keeps the step's baseline and logits and, unless the episodes ended (their last location is never used), the
-    log-probability of the location it chose; says whether they ended."""
+def _record_step(model, out, act, done: bool, baselines, step_logits, location_logp, outcome_logits) -> bool:
+    """Keeps the step's baseline and logits (and the outcome head's) and, unless the episodes ended (their last
+    location is never used), the log-probability of the location it chose; says whether they ended."""
     baselines.append(out.baseline)
     step_logits.append(out.logits)
+    if out.outcome_logits is not None:
+        outcome_logits.append(out.outcome_logits)
     if done:
         return True
     scored = act.location.clamp(-1.0, 1.0) if model.clip_logprob else act.location
@@ -88,6 +102,7 @@ def collect_sb3(model, env: VecEnv, callback) -> Batch:
     obs = model._last_obs
     state = policy.initial_state(n)
     location_logp, choice_logp, choice_entropy, baselines, distances, step_logits = [], [], [], [], [], []
+    outcome_logits: list[torch.Tensor] = []
     stopped = False
     while True:
         out, act = _step_policy(model, torch.as_tensor(obs["glimpse"], device=device),
@@ -104,15 +119,18 @@ def collect_sb3(model, env: VecEnv, callback) -> Batch:
         callback.update_locals(locals())
         if not callback.on_step():
             stopped = True
-        if _record_step(model, out, act, bool(dones.any()), baselines, step_logits, location_logp):
+        if _record_step(model, out, act, bool(dones.any()), baselines, step_logits, location_logp, outcome_logits):
             break
     if not dones.all():
         raise _mismatch(n, int(dones.sum()), len(baselines))
     model._last_obs = obs
     returns = torch.as_tensor(rewards, dtype=torch.float32, device=device)
     labels = torch.as_tensor(_labels(infos), device=device) if model.hybrid else None
+    landed = [info.get("ball_x") for info in infos]
+    outcomes = _outcomes(None if None in landed else landed, policy.outcome_classes)
     return Batch(returns, labels, baselines, step_logits, location_logp, choice_logp, choice_entropy, out,
-                 [float(d) for d in distances], stopped)
+                 [float(d) for d in distances], stopped, outcome_logits,
+                 None if outcomes is None else outcomes.to(device))
 
 
 def collect_device(model, env: "DeviceVecEnv", callback) -> Batch:
@@ -127,6 +145,7 @@ def collect_device(model, env: "DeviceVecEnv", callback) -> Batch:
     obs = model._last_obs
     state = policy.initial_state(n)
     location_logp, choice_logp, choice_entropy, baselines, distances, step_logits = [], [], [], [], [], []
+    outcome_logits: list[torch.Tensor] = []
     stopped = False
     episode_return = torch.zeros(n, dtype=torch.float32, device=device)
     core = env.vector_env.core
@@ -146,7 +165,7 @@ def collect_device(model, env: "DeviceVecEnv", callback) -> Batch:
         callback.update_locals(locals())
         if not callback.on_step():
             stopped = True
-        if _record_step(model, out, act, bool(dones.any()), baselines, step_logits, location_logp):
+        if _record_step(model, out, act, bool(dones.any()), baselines, step_logits, location_logp, outcome_logits):
             break
     if not dones.all():
         raise _mismatch(n, int(dones.sum()), len(baselines))
@@ -157,8 +176,10 @@ def collect_device(model, env: "DeviceVecEnv", callback) -> Batch:
         labels = info["label"].to(device)
     _record_episodes(model, episode_return, info.get("is_success"), len(baselines))
     model._last_obs = env.reset_all()
+    outcomes = _outcomes(info.get("ball_x"), policy.outcome_classes)
     return Batch(rewards, labels, baselines, step_logits, location_logp, choice_logp, choice_entropy, out,
-                 torch.stack(distances).tolist() if distances else [], stopped)  # one copy to the host
+                 torch.stack(distances).tolist() if distances else [], stopped,  # one copy to the host
+                 outcome_logits, None if outcomes is None else outcomes.to(device))
 
 
 def _record_episodes(model, returns: torch.Tensor, success: torch.Tensor | None, length: int) -> None:

@@ -223,7 +223,7 @@ def network_only(env_id: str, env_kwargs: dict, batch: int) -> Callable[[int], N
                 if t < length - 1:
                     logp.append(act.location_dist.log_prob(act.location).sum(dim=1))
             returns = (out.logits.argmax(dim=1) == labels).float()
-            model._train_on(Batch(returns, labels, baselines, logits, logp, [], [], out, [], False))
+            model._train_on(Batch(returns, labels, baselines, logits, logp, [], [], out, [], False, [], None))
 
     return run
 

@@ -7,8 +7,8 @@ import ast
 import json
 from typing import Any
 
-POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "detach_baseline", "hidden_size", "location_squash", "location_input_norm",
-               "location_mean")
+POLICY_KEYS = ("init_scale", "scale_gain", "detach_location", "detach_baseline", "hidden_size", "location_squash",
+               "location_input_norm", "location_mean", "outcome_classes")
 
 
 def parse_setting(text: str) -> dict[str, Any]:

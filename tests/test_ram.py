@@ -384,7 +384,7 @@ def test_location_reward_prediction_trains_on_catch_and_needs_the_learned_baseli
                 policy_kwargs={"detach_baseline": False})
     model.learn(4 * 7 * 2)
     assert model.n_updates == 2 and model.policy.detach_baseline is False
-    with pytest.raises(ValueError, match="location_reward='prediction' scores glimpses by the learned baseline"):
+    with pytest.raises(ValueError, match="location_reward='prediction' needs location_baseline='learned' and paths_per_scene=1"):
         RAM("RAMPolicy", "RAM-MNIST-v0", n_envs=8, paths_per_scene=4, env_kwargs=KW, location_reward="prediction")
 
     def location_loss(reward: str) -> float:  # the same first batch, scored two ways
@@ -395,6 +395,39 @@ def test_location_reward_prediction_trains_on_catch_and_needs_the_learned_baseli
         return m.logger.name_to_value["train/loss_reinforce"]
 
     assert location_loss("prediction") != pytest.approx(location_loss("success"))
+
+
+def test_landing_credit_is_the_mean_outcome_log_likelihood_after_each_glimpse():
+    from agents.ram import landing_credit
+
+    logp = torch.tensor([[-9.0, -2.0, -1.0, 0.0], [-9.0, -3.0, -3.0, -3.0]], requires_grad=True)
+    credit = landing_credit(logp)  # the location of step t placed glimpse t + 1: steps t + 1 .. 3 count
+    assert torch.allclose(credit, torch.tensor([[-1.0, -0.5, 0.0], [-3.0, -3.0, -3.0]]))
+    assert not credit.requires_grad
+
+
+def test_location_reward_landing_builds_an_outcome_head_that_learns_where_the_ball_lands(tmp_path):
+    with pytest.raises(ValueError, match="for Catch"):
+        small_model(location_reward="landing")
+    with pytest.raises(ValueError, match="outcome_classes"):
+        small_model(policy_kwargs={"outcome_classes": -1})
+    catch = {"screen_size": 8, "glimpse_size": 2}
+    model = RAM("RAMPolicy", make_sb3_vec_env("RAM-Catch-v0", n_envs=32, seed=0, env_kwargs=catch), seed=0,
+                core="lstm", learning_rate=3e-3, lr_decay="constant", normalize_advantage=True,
+                location_reward="landing", policy_kwargs={"scale_gain": 4.0})
+    assert model.policy.outcome_classes == 8  # one class per column of the screen
+    model.learn(32 * 7)
+    first = model.logger.name_to_value["train/loss_outcome"]
+    assert first == pytest.approx(np.log(8), abs=0.1)  # untrained: about uniform over the 8 columns
+    model.learn(32 * 7 * 99, reset_num_timesteps=False)  # 100 updates in all; the log is not dumped after the last
+    # The ball's column is on every screen and its landing column follows from it and its direction: the head
+    # learns it from the glimpses (averaged over the 7 steps; the first screen does not show the direction).
+    assert model.logger.name_to_value["train/loss_outcome"] < 0.8 * first
+    model.save(tmp_path / "m.zip")
+    loaded = RAM.load(tmp_path / "m.zip")
+    assert loaded.policy.outcome_classes == 8 and loaded.location_reward == "landing"
+    for name, p in model.policy.outcome_net.state_dict().items():
+        assert torch.equal(p, loaded.policy.outcome_net.state_dict()[name])
 
 
 def test_reinforce_reduction_and_clip_logprob_change_the_location_loss():

@@ -63,13 +63,15 @@ def test_device_path_trains_to_the_same_parameters_as_the_sb3_path(path):
     assert list(model.ep_success_buffer) == list(reference.ep_success_buffer)
 
 
-@pytest.mark.parametrize("path", ["cpu-numpy", "cpu-torch"])
-def test_catch_on_the_device_path_samples_the_same_game_actions_and_logs_the_same_figures(path):
-    ram = dict(hybrid=False, entropy_coef=0.01, normalize_advantage=True)
+@pytest.mark.parametrize("path,location_reward", [("cpu-numpy", "success"), ("cpu-torch", "success"),
+                                                  ("cpu-torch", "landing")])
+def test_catch_on_the_device_path_samples_the_same_game_actions_and_logs_the_same_figures(path, location_reward):
+    ram = dict(hybrid=False, entropy_coef=0.01, normalize_advantage=True, location_reward=location_reward)
     reference, ref_logs = _trained("RAM-Catch-v0", CATCH, "sb3", **ram)
     model, logs = _trained("RAM-Catch-v0", CATCH, path, **ram)
     _assert_same_parameters(reference, model)
-    for key in ("train/loss", "train/choice_entropy"):
+    keys = ("train/loss", "train/choice_entropy") + (("train/loss_outcome",) if location_reward == "landing" else ())
+    for key in keys:
         assert [v[key] for v in logs[1:]] == [v[key] for v in ref_logs[1:]], key
     for key in ("train/target_distance_px", "train/target_distance_late_px"):
         assert [v[key] for v in logs[1:]] == pytest.approx([v[key] for v in ref_logs[1:]], rel=1e-6), key
