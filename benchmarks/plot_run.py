@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 AT_KEYS = ("rollout/success_rate", "train/choice_entropy", "train/learning_rate", "train/target_distance_px",
-           "train/target_distance_late_px")
+           "train/target_distance_late_px", "train/location_mean_abs", "train/loss_outcome")
 DISTANCE = "train/target_distance_px"
 LATE_DISTANCE = "train/target_distance_late_px"  # Catch: the episode's second half, the tracking figure
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",
             title=args.title or args.progress.parent.name)
     ax1.grid(alpha=0.3)
-    for key in ("train/loss_action", "train/loss_reinforce", "train/loss_baseline"):
+    for key in ("train/loss_action", "train/loss_reinforce", "train/loss_baseline", "train/loss_outcome"):
         # pair each value with its own row's timestep: a loss may be missing from some rows
         logged = [(t, float(r[key])) for r, t in zip(rows, millions) if r.get(key)]
         if logged:
