@@ -8,6 +8,13 @@ With ``--last-steps N`` it also prints the mean training success rate over the r
 (each logged value is one batch of sampled episodes), to set beside the test accuracy. With ``--at T ...`` it
 prints the logged row nearest each timestep T (success rate, game-action entropy, learning rate), e.g. to see
 when a Catch run's action policy collapsed and recovered.
+
+A run folder instead of a file reads the whole log of a run that ``ram train --resume`` continued: each resume keeps
+the log so far as ``progress.part<k>.csv`` and starts a new ``progress.csv``; the parts are joined in order, a later
+part's rows replacing the earlier ones' from its first timestep on (a resume replays the interrupted batch).
+``--joined OUT.csv.gz`` writes that joined log (what the committed ``progress.csv.gz`` of a resumed run holds)::
+
+    python -m benchmarks.plot_run /work/runs/RUN --out curve.png --joined progress.csv.gz
 """
 
 from __future__ import annotations
@@ -30,15 +37,43 @@ LATE_DISTANCE = "train/target_distance_late_px"  # Catch: the episode's second h
 
 
 def read_progress(path: Path) -> list[dict[str, str]]:
+    """The rows of a progress file, or of a run folder's whole log (its parts joined, see the module docstring)."""
+    if path.is_dir():
+        return join_parts(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as f:
         return list(csv.DictReader(f))
 
 
+def join_parts(run: Path) -> list[dict[str, str]]:
+    """``progress.part1.csv``, ``part2``, ... then ``progress.csv`` (or ``.csv.gz``) of ``run`` as one log: each
+    part up to the first timestep of the next non-empty one."""
+    parts = sorted(run.glob("progress.part*.csv"), key=lambda p: int(p.stem.removeprefix("progress.part")))
+    last = next((run / n for n in ("progress.csv", "progress.csv.gz") if (run / n).exists()), None)
+    if last is None:
+        raise SystemExit(f"{run}: no progress.csv or progress.csv.gz")
+    tables = [read_progress(p) for p in parts + [last]]
+    rows: list[dict[str, str]] = []
+    for i, table in enumerate(tables):
+        following = next((float(t[0]["time/total_timesteps"]) for t in tables[i + 1:] if t), float("inf"))
+        rows += [r for r in table if float(r["time/total_timesteps"]) < following]
+    return rows
+
+
+def write_progress(rows: list[dict[str, str]], out: Path) -> None:
+    """``rows`` as a gzipped CSV, its columns the union of theirs in order of first appearance."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with gzip.open(out, "wt", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("progress", type=Path)
+    parser.add_argument("progress", type=Path, help="a progress.csv(.gz), or a run folder (its resumed parts joined)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--joined", type=Path, default=None, help="also write the log read, as a .csv.gz")
     parser.add_argument("--title", default=None)
     parser.add_argument("--last-steps", type=float, default=None,
                         help="print the mean training success rate over the last this many timesteps")
@@ -47,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.last_steps is not None and not args.last_steps > 0:  # an empty window has no mean
         parser.error(f"--last-steps must be > 0, got {args.last_steps:g}")
-    rows = [r for r in read_progress(args.progress) if r.get("rollout/success_rate")]
+    logged = read_progress(args.progress)
+    if args.joined is not None:
+        write_progress(logged, args.joined)
+    rows = [r for r in logged if r.get("rollout/success_rate")]
     if not rows:
         parser.error(f"{args.progress}: no rollout/success_rate values to plot")
     timesteps = [float(r["time/total_timesteps"]) for r in rows]

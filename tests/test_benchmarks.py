@@ -595,6 +595,26 @@ def test_plot_run_draws_the_curve_and_averages_the_last_steps(tmp_path, capsys):
     assert "--last-steps must be > 0, got 0" in capsys.readouterr().err
 
 
+def test_plot_run_joins_the_logs_of_a_resumed_run(tmp_path, capsys):
+    import gzip
+
+    run = tmp_path / "run"
+    run.mkdir()
+    # Stopped after 3000 and resumed at 2000 (the interrupted batch replayed), then at 4000 with a new column.
+    (run / "progress.part1.csv").write_text("time/total_timesteps,rollout/success_rate\n1000,0.1\n2000,0.2\n3000,0.3\n")
+    (run / "progress.part2.csv").write_text("time/total_timesteps,rollout/success_rate\n2000,0.25\n3000,0.35\n4000,0.4\n")
+    (run / "progress.csv").write_text("time/total_timesteps,rollout/success_rate,train/loss_outcome\n4000,0.5,1.5\n")
+    joined = tmp_path / "joined.csv.gz"
+    load_script("plot_run").main([str(run), "--out", str(tmp_path / "c.png"), "--joined", str(joined), "--last-steps", "5000"])
+    assert "last 5,000 timesteps: 30.0% (mean of 4 logged batches)" in capsys.readouterr().out  # 0.1, 0.25, 0.35, 0.5
+    with gzip.open(joined, "rt") as f:
+        lines = f.read().splitlines()
+    assert lines == ["time/total_timesteps,rollout/success_rate,train/loss_outcome", "1000,0.1,", "2000,0.25,",
+                     "3000,0.35,", "4000,0.5,1.5"]
+    with pytest.raises(SystemExit, match="no progress.csv"):
+        load_script("plot_run").main([str(tmp_path), "--out", str(tmp_path / "c.png")])
+
+
 def _plotted_axes(tmp_path, monkeypatch, progress_csv: str):
     """Run plot_run on ``progress_csv`` and return the axes it drew."""
     progress = tmp_path / "progress.csv"
