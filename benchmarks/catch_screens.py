@@ -204,15 +204,14 @@ def plot_curves(runs: Path, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmarks.plot_run import LATE_DISTANCE, read_progress
+    from benchmarks.plot_run import LATE_DISTANCE, progress_file, read_progress
 
     folders = sorted(d for d in runs.iterdir() if any((d / n).exists() for n in ("progress.csv", "progress.csv.gz")))
     if not folders:
         raise SystemExit(f"{runs}: no run folders with a progress.csv(.gz)")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
     for d in folders:
-        path = d / "progress.csv" if (d / "progress.csv").exists() else d / "progress.csv.gz"
-        rows = [r for r in read_progress(path) if r.get("rollout/success_rate")]
+        rows = [r for r in read_progress(progress_file(d)) if r.get("rollout/success_rate")]
         steps = [float(r["time/total_timesteps"]) / 1e6 for r in rows]
         line, = ax1.plot(steps, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8, label=d.name)
         # Placed glimpses (a whole run, or an oracle warm-up's steps): the log holds the agent's overruled choice.

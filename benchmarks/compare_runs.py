@@ -19,17 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.plot_run import DISTANCE, LATE_DISTANCE, plt, read_progress
-
-
-def progress_file(path: Path) -> Path:
-    """``path`` itself, or the progress log inside a run folder; a one-line error when there is none."""
-    if path.is_file():
-        return path
-    for name in ("progress.csv", "progress.csv.gz"):
-        if (path / name).is_file():
-            return path / name
-    raise SystemExit(f"{path}: no progress.csv or progress.csv.gz")
+from benchmarks.plot_run import DISTANCE, LATE_DISTANCE, plt, progress_file, read_progress
 
 
 def running_mean(values: np.ndarray, window: int) -> np.ndarray:

@@ -45,14 +45,21 @@ def read_progress(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def progress_file(path: Path) -> Path:
+    """``path`` itself, or the progress log inside a run folder; a one-line error when there is none."""
+    if path.is_file():
+        return path
+    for name in ("progress.csv", "progress.csv.gz"):
+        if (path / name).is_file():
+            return path / name
+    raise SystemExit(f"{path}: no progress.csv or progress.csv.gz")
+
+
 def join_parts(run: Path) -> list[dict[str, str]]:
     """``progress.part1.csv``, ``part2``, ... then ``progress.csv`` (or ``.csv.gz``) of ``run`` as one log: each
     part up to the first timestep of the next non-empty one."""
     parts = sorted(run.glob("progress.part*.csv"), key=lambda p: int(p.stem.removeprefix("progress.part")))
-    last = next((run / n for n in ("progress.csv", "progress.csv.gz") if (run / n).exists()), None)
-    if last is None:
-        raise SystemExit(f"{run}: no progress.csv or progress.csv.gz")
-    tables = [read_progress(p) for p in parts + [last]]
+    tables = [read_progress(p) for p in parts + [progress_file(run)]]
     rows: list[dict[str, str]] = []
     for i, table in enumerate(tables):
         following = next((float(t[0]["time/total_timesteps"]) for t in tables[i + 1:] if t), float("inf"))
@@ -82,10 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.last_steps is not None and not args.last_steps > 0:  # an empty window has no mean
         parser.error(f"--last-steps must be > 0, got {args.last_steps:g}")
-    logged = read_progress(args.progress)
+    log = read_progress(args.progress)
     if args.joined is not None:
-        write_progress(logged, args.joined)
-    rows = [r for r in logged if r.get("rollout/success_rate")]
+        write_progress(log, args.joined)
+    rows = [r for r in log if r.get("rollout/success_rate")]
     if not rows:
         parser.error(f"{args.progress}: no rollout/success_rate values to plot")
     timesteps = [float(r["time/total_timesteps"]) for r in rows]
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     ax1, ax2 = axes[0], axes[1]
     ax1.plot(millions, [100 * float(r["rollout/success_rate"]) for r in rows], lw=0.8)
     ax1.set(xlabel="timesteps (millions)", ylabel="training success rate (%), last 100 episodes",
-            title=args.title or args.progress.parent.name)
+            title=args.title or (args.progress if args.progress.is_dir() else args.progress.parent).name)
     ax1.grid(alpha=0.3)
     for key in ("train/loss_action", "train/loss_reinforce", "train/loss_baseline", "train/loss_outcome"):
         # pair each value with its own row's timestep: a loss may be missing from some rows

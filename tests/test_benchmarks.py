@@ -595,7 +595,7 @@ def test_plot_run_draws_the_curve_and_averages_the_last_steps(tmp_path, capsys):
     assert "--last-steps must be > 0, got 0" in capsys.readouterr().err
 
 
-def test_plot_run_joins_the_logs_of_a_resumed_run(tmp_path, capsys):
+def test_plot_run_joins_the_logs_of_a_resumed_run(tmp_path, capsys, monkeypatch):
     import gzip
 
     run = tmp_path / "run"
@@ -605,7 +605,12 @@ def test_plot_run_joins_the_logs_of_a_resumed_run(tmp_path, capsys):
     (run / "progress.part2.csv").write_text("time/total_timesteps,rollout/success_rate\n2000,0.25\n3000,0.35\n4000,0.4\n")
     (run / "progress.csv").write_text("time/total_timesteps,rollout/success_rate,train/loss_outcome\n4000,0.5,1.5\n")
     joined = tmp_path / "joined.csv.gz"
-    load_script("plot_run").main([str(run), "--out", str(tmp_path / "c.png"), "--joined", str(joined), "--last-steps", "5000"])
+    plot_run = load_script("plot_run")
+    made = []
+    subplots = plot_run.plt.subplots
+    monkeypatch.setattr(plot_run.plt, "subplots", lambda *a, **k: made.append(subplots(*a, **k)) or made[-1])
+    plot_run.main([str(run), "--out", str(tmp_path / "c.png"), "--joined", str(joined), "--last-steps", "5000"])
+    assert made[0][1][0].get_title() == "run"  # the run folder's name, as for its progress.csv
     assert "last 5,000 timesteps: 30.0% (mean of 4 logged batches)" in capsys.readouterr().out  # 0.1, 0.25, 0.35, 0.5
     with gzip.open(joined, "rt") as f:
         lines = f.read().splitlines()
