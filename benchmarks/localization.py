@@ -13,6 +13,10 @@ split; Catch: ``--catch-episodes`` deterministic games, as ``ram evaluate`` scor
   (contains the ball), beside uniform-random locations (the exact expectation on the same scenes) and
   always-centre ones.
 
+Paper-table records imported from a run whose model was not kept (``paper_tables --import-run``) carry the same
+figures from the run's final evaluation (``ram train`` scores the whole test split once, deterministically, and
+records the attention figures beside the error); they are added as recorded, without a model to score again.
+
 Results are merged into ``<out>/localization.json`` (one record per model, with command, date and machine) and
 ``<out>/localization.md`` and ``localization.png`` (distance against glimpse index per row: learned against random
 and centre) are rewritten from all records.
@@ -21,6 +25,7 @@ Usage::
 
     python -m benchmarks.localization                          # every model (about 10 minutes on one thread)
     python -m benchmarks.localization --only cluttered60 translated60 catch
+    python -m benchmarks.localization --recorded-only          # add the imported runs that kept no model (seconds)
     python -m benchmarks.localization --quick                  # CI smoke test: tiny models in a temp folder
 """
 
@@ -112,16 +117,25 @@ def run_task(env_id: str) -> str:
     return "mnist28" if size == 28 else f"{'cluttered' if clutter else 'translated'}{size}"
 
 
-def jobs(results: Path, only: list[str] | None) -> list[tuple[str, dict[str, Any]]]:
-    """(kind, description) of every model to score, paper-table models first (MNIST 60x60 and 100x100 first)."""
+def jobs(results: Path, only: list[str] | None, recorded_only: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, description) of every model to score, paper-table models first (MNIST 60x60 and 100x100 first).
+
+    Kinds: ``table`` (a paper-table record's kept model), ``run`` (a run folder's ``model.zip``) and ``recorded``
+    (a paper-table record imported from a run whose model was not kept: its ``attention`` figures, measured by
+    ``ram train``'s final evaluation on the same test pass as its error, are taken as they are)."""
     found = []
     table = results / "paper_tables.json"
     records = json.loads(table.read_text())["records"] if table.exists() else []
     for r in records:
-        if "model" not in r or not r["row"].startswith("RAM") or not resolve(r["model"], results).exists():
+        if not r["row"].startswith("RAM"):
             continue
-        found.append(("table", dict(key=r["model"], dataset=r["dataset"], task=r["task"], row=r["row"],
-                                    seed=r["seed"], budget=r["budget"], record=r)))
+        described = dict(dataset=r["dataset"], task=r["task"], row=r["row"], seed=r["seed"], budget=r["budget"],
+                         record=r)
+        if r.get("model") and resolve(r["model"], results).exists():
+            found.append(("table", dict(key=r["model"], **described)))
+        elif r.get("attention") and r.get("imported_from"):
+            # an imported run whose model was not kept: its figures were measured when the run was packed
+            found.append(("recorded", dict(key=f"runs/{Path(r['imported_from']).name}", **described)))
     runs = results / "runs"
     for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
         if not (folder / "model.zip").exists():
@@ -137,6 +151,8 @@ def jobs(results: Path, only: list[str] | None) -> list[tuple[str, dict[str, Any
                                   row=f"run {folder.name}", seed=summary.get("seed"), folder=folder)))
     if only:
         found = [(k, j) for k, j in found if any(word in j["key"] or word == j["task"] for word in only)]
+    if recorded_only:
+        found = [(k, j) for k, j in found if k == "recorded"]
     priority = {"cluttered60": 0, "translated60": 0, "cluttered100": 0, "catch": 1}
 
     def order(item):
@@ -293,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catch-episodes", type=int, default=10_000, help="deterministic games per Catch model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--render-only", action="store_true", help="rewrite the .md and .png from the .json and exit")
+    parser.add_argument("--recorded-only", action="store_true",
+                        help="add only the paper-table records whose run kept no model (their recorded figures; "
+                             "nothing is scored)")
     args = parser.parse_args(argv)
     if args.render_only:
         out = Path(args.out or args.results or RESULTS)
@@ -311,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         results = Path(args.results) if args.results else RESULTS
     out = Path(args.out) if args.out else results
     out.mkdir(parents=True, exist_ok=True)
-    todo = jobs(results, args.only)
+    todo = jobs(results, args.only, args.recorded_only)
     if not todo:
         raise SystemExit(f"no RAM models found under {results} (paper_tables.json records, runs/*/model.zip)")
     for kind, job in todo:
@@ -320,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "table":
             scores = score_table_model(job["record"], resolve(job["key"], results))
             extra = dict(budget=job["budget"], env_id=job["record"]["env_id"])
+        elif kind == "recorded":
+            r = job["record"]
+            scores = dict(error=r["error"], locations=locations_of(r), attention=r["attention"],
+                          scored_from=r.get("scored_from", "summary.json"))
+            extra = dict(budget=job["budget"], env_id=r["env_id"])
         else:
             scores = score_run(job["folder"], args.catch_episodes)
             extra = {}

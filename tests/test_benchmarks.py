@@ -445,6 +445,15 @@ def test_a_run_without_its_model_imports_from_its_summary_with_the_scores_a_resc
     assert recorded["error"] == pytest.approx(rescored["error"], abs=1e-9)
     assert recorded["error_paths10"] == round(rescored["error_paths10"], 2)
     assert recorded["attention"] == rescored["attention"]
+    # The localization table takes the recorded figures for a record with no model, and scores nothing then.
+    loc = load_script("localization")
+    assert loc.main(["--results", str(tmp_path / "recorded"), "--recorded-only"]) == 0
+    (located,) = json.loads((tmp_path / "recorded" / "localization.json").read_text())["records"]
+    assert located["model"] == "runs/bare" and located["scored_from"] == "summary.json"
+    assert located["attention"] == recorded["attention"] and located["error"] == recorded["error"]
+    assert "| RAM-3g | 0 | " in (tmp_path / "recorded" / "localization.md").read_text()
+    with pytest.raises(SystemExit, match="no RAM models found"):  # the rescored record kept its model
+        loc.main(["--results", str(tmp_path / "rescored"), "--recorded-only"])
     # `ram evaluate --json` beside it: M = 10 read exactly, not from the printed line's two decimals.
     assert ram(["evaluate", str(run), "--paths", "10", "--json", str(bare / "evaluate_paths10.json")]) == 0
     capsys.readouterr()
