@@ -5,6 +5,7 @@ markdown tables beside the paper's figures, and the plot. Everything here is re-
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ def cell_summaries(records: list[dict[str, Any]], current: str = "{}") -> list[d
 def _summary(group: list[dict[str, Any]]) -> dict[str, Any]:
     errors = [r["error"] for r in group]
     averaged = [r["error_paths10"] for r in group if "error_paths10" in r]
+    distances = [r["attention"]["summary"]["distance"] for r in group if isinstance(r.get("attention"), dict)]
     return dict(mean=statistics.fmean(errors), sd=statistics.stdev(errors) if len(errors) > 1 else None,
+                distance=statistics.fmean(distances) if len(distances) == len(group) else None,
                 mean_paths10=statistics.fmean(averaged) if averaged else None, seeds_paths10=len(averaged),
                 seeds=sorted(r["seed"] for r in group), budget=group[0]["budget"],
                 settings=group[0].get("settings", {}), quick=any(r.get("quick") for r in group),
@@ -170,6 +173,7 @@ def render(records: list[dict[str, Any]], path: Path) -> None:
         lines += [f"## {name}", ""]
         for task in TASKS:
             lines += task_table(by_cell, dataset, task)
+    lines += recipe_table(by_cell)
     lines += NOTES
     path.write_text("\n".join(lines))
 
@@ -200,6 +204,51 @@ def task_table(by_cell: dict[tuple, list[dict]], dataset: str, task: str) -> lis
                      "validation split: [`hyper_search.md`](hyper_search.md)).")
     lines.append("")
     return lines
+
+
+#: The final attention recipe's row suffix (relative location mean, centred first glimpse; README, "Attention
+#: experiments"), and the rows it is run for: each MNIST task's RAM rows with learned glimpses and the LSTM row;
+#: Fashion-MNIST's 60x60 and 100x100 RAM rows.
+RECIPE_SUFFIX = "-attend-anneal-gain-loglik-relative-first-centre"
+
+
+def recipe_rows(dataset: str, task: str) -> list[str]:
+    if dataset != "mnist" and task == "mnist28":
+        return []
+    plain = [row for row in TASKS[task][2] if re.fullmatch(r"RAM-\d+g", row)]
+    return plain + (["RAM-8g-lstm"] if task == "cluttered60" and dataset == "mnist" else [])
+
+
+def recipe_table(by_cell: dict[tuple, list[dict]]) -> list[str]:
+    """Every table's learned-glimpse RAM rows with the final recipe beside the same rows under the paper's loss and
+    the paper's figure; the distance is the learned glimpses' (2 .. n) mean distance to the digit's centre."""
+    lines = ["## The tables with the final attention recipe", "",
+             f"Each task's RAM rows trained with the final recipe (row suffix `{RECIPE_SUFFIX}`: the attention "
+             "recipe, the location std annealed 0.2 -> 0.05, the unit-gain location input, the log-likelihood "
+             "location reward, the relative location mean and the first glimpse at the centre), beside the same "
+             "row with the paper's loss (the tables above) and the paper. *Distance*: mean distance in pixels from "
+             "glimpses 2 .. n to the digit's centre (the env's own figures, `localization.md`).", "",
+             "| dataset | task | row | recipe: ours | ours, M = 10 | seeds | budget | distance (px) | "
+             "paper's loss: ours | paper |",
+             "|---|---|---|---:|---:|---:|---|---:|---:|---:|"]
+    for dataset in DATASETS:
+        for task in TASKS:
+            for row in recipe_rows(dataset, task):
+                recipe = row.replace("-lstm", "-lstm" + RECIPE_SUFFIX) if "-lstm" in row else row + RECIPE_SUFFIX
+                mine = (cell_summaries(by_cell.get((dataset, task, recipe), [])) or [None])[0]
+                plain = (summaries_of(by_cell, dataset, task, row) or [None])[0]
+                paper = PAPER[task].get(row) if dataset == "mnist" else None
+                plain_text = f"{plain['mean']:.2f}" if plain else ""
+                paper_text = f"{paper:g}" if paper is not None else ""
+                if mine is None:
+                    cells = ["not run", "", "", "", ""]
+                else:
+                    cells = [f"{mine['mean']:.2f}" + (f" ± {mine['sd']:.2f}" if mine["sd"] is not None else ""),
+                             f"{mine['mean_paths10']:.2f}" if mine["mean_paths10"] is not None else "",
+                             str(len(mine["seeds"])), budget_text(mine["budget"]),
+                             f"{mine['distance']:.1f}" if mine["distance"] is not None else ""]
+                lines.append("| " + " | ".join([dataset, task, row, *cells, plain_text, paper_text]) + " |")
+    return lines + [""]
 
 
 def summary_cells(s: dict[str, Any], tuned: dict[str, Any]) -> str:

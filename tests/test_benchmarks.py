@@ -808,6 +808,32 @@ def test_paper_tables_merge_keeps_cells_and_shows_mean_and_spread(tmp_path):
     assert "| FC-64 | not run |" in md
 
 
+def test_paper_tables_recipe_table_puts_each_recipe_row_beside_its_paper_loss_row(tmp_path):
+    pt = load_script("paper_report")
+
+    def rec(row, seed, error, distance=None, paths10=None):
+        r = dict(dataset="mnist", task="cluttered60", row=row, seed=seed, error=error, quick=False,
+                 budget=dict(timesteps=30_000_000, n_envs=100), date="2026-01-01", train_seconds=60.0,
+                 command="x", machine="y")
+        if distance is not None:
+            r["attention"] = dict(summary=dict(distance=distance))
+        if paths10 is not None:
+            r["error_paths10"] = paths10
+        return r
+
+    recipe = "RAM-6g" + pt.RECIPE_SUFFIX
+    pt.merge(tmp_path, [rec("RAM-6g", 0, 11.0), rec(recipe, 0, 3.0, 4.0, 2.5), rec(recipe, 1, 2.0, 3.0, 1.5)])
+    md = (tmp_path / "paper_tables.md").read_text()
+    table = md.split("## The tables with the final attention recipe")[1]
+    assert "| mnist | cluttered60 | RAM-6g | 2.50 ± 0.71 | 2.00 | 2 | 30M steps | 3.5 | 11.00 | 4.08 |" in table
+    assert "| mnist | cluttered60 | RAM-8g | not run |  |  |  |  |  | 4.04 |" in table
+    assert "| mnist | cluttered60 | RAM-8g-lstm | not run |" in table and "fashion-mnist | mnist28" not in table
+    # A seed without the attention figures leaves the distance blank rather than averaging the others.
+    pt.merge(tmp_path, [rec(recipe, 2, 4.0)])
+    table = (tmp_path / "paper_tables.md").read_text().split("## The tables with the final attention recipe")[1]
+    assert "| mnist | cluttered60 | RAM-6g | 3.00 ± 1.00 | 2.00 | 3 | 30M steps |  | 11.00 | 4.08 |" in table
+
+
 def test_paper_tables_prefers_runs_with_the_current_tuned_settings(tmp_path, monkeypatch):
     pt = load_script("paper_report")
     monkeypatch.setitem(pt.TUNED, "cluttered60", dict(location_std=0.2))
