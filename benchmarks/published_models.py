@@ -40,8 +40,6 @@ RUNS = [
      "cluttered 60x60 RAM-8g, the attention recipe (REINFORCE into the core, max-norm 1), 30M steps"),
     ("cluttered60-RAM-8g-attend-anneal-100M", "cluttered60-8g-attend-anneal-seed0-100M",
      "cluttered 60x60 RAM-8g, the attention recipe with the location std annealed 0.2 -> 0.05, 100M steps"),
-    ("cluttered100-RAM-8g-attend-anneal-100M", "cluttered100-8g-attend-anneal-seed0-100M",
-     "cluttered 100x100 RAM-8g, the attention recipe with the location std annealed 0.2 -> 0.05, 100M steps"),
     ("cluttered60-RAM-8g-loglik-100M", "cluttered60-8g-attend-anneal-unitgain-loglik-seed0-100M",
      "cluttered 60x60 RAM-8g, the recipe with the unit-gain location input and the log-likelihood location "
      "reward, 100M steps"),
@@ -51,6 +49,9 @@ RUNS = [
     ("cluttered60-RAM-8g-relative-100M", "cluttered60-8g-attend-anneal-unitgain-loglik-centre-relative-seed0-100M",
      "cluttered 60x60 RAM-8g, the log-likelihood recipe with a centred first glimpse and a relative location "
      "mean, 100M steps"),
+    ("cluttered100-RAM-8g-relative-30M", "cluttered100-8g-attend-anneal-unitgain-loglik-centre-relative-seed0-30M",
+     "cluttered 100x100 RAM-8g, the log-likelihood recipe with a centred first glimpse and a relative location "
+     "mean, 30M steps"),
 ]
 # What a published file leaves out: only resuming a run needs these.
 RESUME_ONLY = ["_last_obs", "_last_episode_starts", "_last_original_obs", "ep_info_buffer", "ep_success_buffer",
