@@ -227,7 +227,7 @@ def recipe_table(by_cell: dict[tuple, list[dict]]) -> list[str]:
              "recipe, the location std annealed 0.2 -> 0.05, the unit-gain location input, the log-likelihood "
              "location reward, the relative location mean and the first glimpse at the centre), beside the same "
              "row with the paper's loss (the tables above) and the paper. *Distance*: mean distance in pixels from "
-             "glimpses 2 .. n to the digit's centre (the env's own figures, `localization.md`).", "",
+             "glimpses 2 .. n to the digit's centre (`ram evaluate`'s figures, as in `localization.md`).", "",
              "| dataset | task | row | recipe: ours | ours, M = 10 | seeds | budget | distance (px) | "
              "paper's loss: ours | paper |",
              "|---|---|---|---:|---:|---:|---|---:|---:|---:|"]
