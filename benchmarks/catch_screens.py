@@ -204,9 +204,9 @@ def plot_curves(runs: Path, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmarks.plot_run import LATE_DISTANCE, progress_file, read_progress
+    from benchmarks.plot_run import LATE_DISTANCE, PROGRESS_NAMES, progress_file, read_progress
 
-    folders = sorted(d for d in runs.iterdir() if any((d / n).exists() for n in ("progress.csv", "progress.csv.gz")))
+    folders = sorted(d for d in runs.iterdir() if any((d / n).exists() for n in PROGRESS_NAMES))
     if not folders:
         raise SystemExit(f"{runs}: no run folders with a progress.csv(.gz)")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))

@@ -234,8 +234,7 @@ def recipe_table(by_cell: dict[tuple, list[dict]]) -> list[str]:
     for dataset in DATASETS:
         for task in TASKS:
             for row in recipe_rows(dataset, task):
-                recipe = row.replace("-lstm", "-lstm" + RECIPE_SUFFIX) if "-lstm" in row else row + RECIPE_SUFFIX
-                mine = (cell_summaries(by_cell.get((dataset, task, recipe), [])) or [None])[0]
+                mine = (summaries_of(by_cell, dataset, task, row + RECIPE_SUFFIX) or [None])[0]
                 plain = (summaries_of(by_cell, dataset, task, row) or [None])[0]
                 paper = PAPER[task].get(row) if dataset == "mnist" else None
                 plain_text = f"{plain['mean']:.2f}" if plain else ""

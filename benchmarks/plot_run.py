@@ -45,11 +45,15 @@ def read_progress(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+#: The names a run folder's progress log goes by (``ram train`` writes the first; committed runs keep the second).
+PROGRESS_NAMES = ("progress.csv", "progress.csv.gz")
+
+
 def progress_file(path: Path) -> Path:
     """``path`` itself, or the progress log inside a run folder; a one-line error when there is none."""
     if path.is_file():
         return path
-    for name in ("progress.csv", "progress.csv.gz"):
+    for name in PROGRESS_NAMES:
         if (path / name).is_file():
             return path / name
     raise SystemExit(f"{path}: no progress.csv or progress.csv.gz")
