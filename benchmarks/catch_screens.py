@@ -208,7 +208,7 @@ def plot_curves(runs: Path, out: Path) -> None:
 
     folders = sorted(d for d in runs.iterdir() if any((d / n).exists() for n in PROGRESS_NAMES))
     if not folders:
-        raise SystemExit(f"{runs}: no run folders with a progress.csv(.gz)")
+        raise SystemExit(f"{runs}: no run folders with a {' or '.join(PROGRESS_NAMES)}")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
     for d in folders:
         rows = [r for r in read_progress(progress_file(d)) if r.get("rollout/success_rate")]

@@ -56,7 +56,7 @@ def progress_file(path: Path) -> Path:
     for name in PROGRESS_NAMES:
         if (path / name).is_file():
             return path / name
-    raise SystemExit(f"{path}: no progress.csv or progress.csv.gz")
+    raise SystemExit(f"{path}: no {' or '.join(PROGRESS_NAMES)}")
 
 
 def join_parts(run: Path) -> list[dict[str, str]]:
