@@ -204,7 +204,9 @@ def import_run(folder: Path, dataset: str, task: str, row: str) -> dict[str, Any
     env_kwargs = cell_env_kwargs(spec)  # its glimpse count is the run's (checked above)
     scores = recorded if recorded is not None else score_ram(model, env_id, env_kwargs)
     return dict(dataset=dataset, task=task, row=row, seed=meta["seed"], **({"settings": settings} if settings else {}),
-                budget=dict(timesteps=int(summary["timesteps"]), n_envs=model.n_envs), quick=False,
+                # The budget asked for: a last rollout runs past it (30000600 steps for 7 glimpses x 100 envs).
+                budget=dict(timesteps=int(summary.get("total_timesteps", summary["timesteps"])), n_envs=model.n_envs),
+                quick=False,
                 **({"scored_from": "summary.json"} if recorded is not None else {}),
                 **scores, train_seconds=summary["train_seconds"], eval_seconds=round(time.perf_counter() - t0, 1),
                 env_id=env_id, timesteps_done=int(summary["timesteps"]),
